@@ -1,0 +1,372 @@
+"""CP-SAT models for the combinatorial cases: siblings together, fair-max, stable with groups.
+
+One compact *cutoff* formulation serves every mode (after Agoston, Biro and McBride's
+cutoff-score models and the couples/ties models of Biro, Manlove and McBride):
+
+* ``x[c,f]`` — child c placed at wish f (sibling groups under ``together`` share one literal
+  per common wish, so a group is placed entirely at one facility or not at all);
+* per (facility, care type) the non-holding candidates sorted by effective priority and a
+  suffix chain ``s[p] = OR(x at positions >= p)`` — "someone at or below position p is
+  admitted" — one Boolean per wish, never one per pair of children;
+* ``free[f]`` — the node has an empty seat (exact: ``sum x + free <= cap`` and
+  ``sum x + cap*free >= cap``);
+* for every (child, better wish) with ``S`` = the child's placement at that wish or better:
+  wasted seat ``w >= free - S``; points-justified envy ``p >= s[b] - free - S`` where ``b``
+  is the first position with fewer points; lottery-justified envy
+  ``l >= s[q] - s[b] - free - S`` where ``q`` is the child's own insertion position.
+
+Blocking pairs are thus linear in the number of wishes. ``fair-max`` without sibling groups
+makes ``w`` and ``p`` hard (``free <= S``, ``s[b] <= S``). Objectives are lexicographic and
+solved in stages, each stage fixing the previous optimum and warm-started from the previous
+solution (the first from deferred acceptance).
+"""
+
+from __future__ import annotations
+
+import bisect
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+from .deferred import deferred_acceptance, group_deferred_acceptance, keeps_groups_together
+from .flow import allowed_wishes, max_placement_flow
+from .instance import NCT, Instance, Outcome
+from .model import ResolvedOptions, Status
+
+NUM_WORKERS = 2
+
+
+@dataclass
+class _Model:
+    model: cp_model.CpModel = field(default_factory=cp_model.CpModel)
+    # per child: list of (facility, rank, literal) in wish order
+    lits: list[list[tuple[int, int, cp_model.IntVar]]] = field(default_factory=list)
+    placed: list[cp_model.LinearExprT] = field(default_factory=list)
+    rank_terms: list[tuple[cp_model.IntVar, int]] = field(default_factory=list)
+    wasted: list[cp_model.IntVar] = field(default_factory=list)
+    envy_points: list[cp_model.IntVar] = field(default_factory=list)
+    envy_lottery: list[cp_model.IntVar] = field(default_factory=list)
+    infeasible: str | None = None
+
+
+def _build(inst: Instance, mode: str, together: bool) -> _Model:
+    m = _Model()
+    model = m.model
+    n = inst.n
+    m.lits = [[] for _ in range(n)]
+    # literals, shared inside sibling groups
+    for members in inst.groups:
+        free = [i for i in members if inst.lock[i] < 0]
+        if not free:
+            continue
+        if together and len(members) > 1:
+            locked = {inst.lock[i] for i in members if inst.lock[i] >= 0}
+            if len(locked) > 1:
+                m.infeasible = "a sibling group is locked at two facilities"
+                return m
+            allowed = [
+                {f: r for f, r in zip(inst.wish_fac[i], inst.wish_rank[i], strict=True)}
+                for i in free
+            ]
+            for idx, i in enumerate(free):
+                cut = allowed_wishes(inst, i)
+                keep = set(inst.wish_fac[i][:cut])
+                allowed[idx] = {f: r for f, r in allowed[idx].items() if f in keep}
+            common = set(allowed[0])
+            for a in allowed[1:]:
+                common &= set(a)
+            if locked:
+                common &= locked
+                if not common:
+                    m.infeasible = "a locked child's siblings cannot join it"
+                    return m
+            common = {f for f in common if all(inst.rcap[f * NCT + inst.care[i]] > 0 for i in free)}
+            shared = {f: model.new_bool_var(f"g{inst.group[free[0]]}_{f}") for f in sorted(common)}
+            for idx, i in enumerate(free):
+                for f in inst.wish_fac[i]:
+                    if f in shared:
+                        m.lits[i].append((f, allowed[idx][f], shared[f]))
+            model.add_at_most_one(shared.values())
+            if locked:
+                model.add(sum(shared.values()) == 1)
+        else:
+            for i in free:
+                cut = allowed_wishes(inst, i)
+                row = m.lits[i]
+                for k in range(cut):
+                    f = inst.wish_fac[i][k]
+                    if inst.rcap[f * NCT + inst.care[i]] <= 0:
+                        continue
+                    row.append((f, inst.wish_rank[i][k], model.new_bool_var(f"x{i}_{f}")))
+                if len(row) > 1:
+                    model.add_at_most_one(lit for _, _, lit in row)
+    for i in range(n):
+        if inst.lock[i] >= 0:
+            continue
+        row = m.lits[i]
+        if inst.hold[i] >= 0:
+            if not row:
+                m.infeasible = f"child '{inst.child_ids[i]}' cannot keep its place"
+                return m
+            model.add(sum(lit for _, _, lit in row) == 1)
+        m.placed.extend(lit for _, _, lit in row)
+        m.rank_terms.extend((lit, r) for _, r, lit in row)
+    # capacities
+    by_node: dict[int, list[cp_model.IntVar]] = {}
+    for i in range(n):
+        for f, _, lit in m.lits[i]:
+            by_node.setdefault(f * NCT + inst.care[i], []).append(lit)
+    for node in sorted(by_node):
+        lits = by_node[node]
+        if len(lits) > inst.rcap[node]:
+            model.add(sum(lits) <= inst.rcap[node])
+    if mode == "max-placement":
+        return m
+    _add_stability(inst, m, by_node, hard=(mode == "fair-max" and not together))
+    return m
+
+
+def _add_stability(
+    inst: Instance,
+    m: _Model,
+    by_node: dict[int, list[cp_model.IntVar]],
+    hard: bool,
+) -> None:
+    model = m.model
+    n = inst.n
+    lit_at: list[dict[int, cp_model.IntVar]] = [
+        {f: lit for f, _, lit in m.lits[i]} for i in range(n)
+    ]
+    # targets per node: non-holders with a literal there, sorted by key
+    targets: dict[int, list[tuple[int, int, cp_model.IntVar]]] = {}
+    for i in range(n):
+        if inst.lock[i] >= 0:
+            continue
+        for k, f in enumerate(inst.wish_fac[i]):
+            lit = lit_at[i].get(f)
+            if lit is None or inst.hold[i] == f:
+                continue
+            targets.setdefault(f * NCT + inst.care[i], []).append(
+                (inst.wish_key[i][k], -inst.wish_points[i][k], lit)
+            )
+    suffix: dict[int, list[cp_model.IntVar]] = {}
+    keys: dict[int, list[int]] = {}
+    negpts: dict[int, list[int]] = {}
+    for node in sorted(targets):
+        rows = sorted(targets[node], key=lambda t: t[0])
+        keys[node] = [r[0] for r in rows]
+        negpts[node] = [r[1] for r in rows]
+        chain: list[cp_model.IntVar] = [rows[-1][2]]
+        for pos in range(len(rows) - 2, -1, -1):
+            s = model.new_bool_var("")
+            model.add_implication(rows[pos][2], s)
+            model.add_implication(chain[-1], s)
+            chain.append(s)
+        chain.reverse()
+        suffix[node] = chain
+    free: dict[int, cp_model.IntVar] = {}
+    for node, lits in by_node.items():
+        cap = inst.rcap[node]
+        if len(lits) < cap:
+            continue  # can never be full: every wish there is a wasted seat if unused
+        v = model.new_bool_var("")
+        model.add(sum(lits) + v <= cap)
+        model.add(sum(lits) + cap * v >= cap)
+        free[node] = v
+    for i in range(n):
+        if inst.lock[i] >= 0:
+            continue
+        limit = allowed_wishes(inst, i)
+        prefix: list[cp_model.IntVar] = []
+        row_at = lit_at[i]
+        for k in range(limit):
+            f = inst.wish_fac[i][k]
+            lit = row_at.get(f)
+            if lit is not None:
+                prefix.append(lit)
+            if inst.hold[i] == f:
+                break
+            node = f * NCT + inst.care[i]
+            if inst.rcap[node] <= 0:
+                continue
+            placed_here = sum(prefix) if prefix else 0
+            fv = free.get(node)
+            ks = keys.get(node)
+            if fv is None and node in by_node and len(by_node[node]) < inst.rcap[node]:
+                always_free = True
+            elif node not in by_node:
+                always_free = True
+            else:
+                always_free = False
+            if always_free:
+                if hard:
+                    model.add(placed_here >= 1)
+                else:
+                    w = model.new_bool_var("")
+                    model.add(w + placed_here >= 1)
+                    m.wasted.append(w)
+                continue
+            assert fv is not None and ks is not None
+            chain = suffix[node]
+            key = inst.wish_key[i][k]
+            q = bisect.bisect_right(ks, key)
+            b = bisect.bisect_right(negpts[node], -inst.wish_points[i][k])
+            s_b = chain[b] if b < len(chain) else None
+            s_q = chain[q] if q < len(chain) else None
+            if hard:
+                model.add(placed_here >= fv)
+                if s_b is not None:
+                    model.add(placed_here >= s_b)
+            else:
+                w = model.new_bool_var("")
+                model.add(w + placed_here - fv >= 0)
+                m.wasted.append(w)
+                if s_b is not None:
+                    p = model.new_bool_var("")
+                    model.add(p + placed_here + fv - s_b >= 0)
+                    m.envy_points.append(p)
+            if s_q is not None and q < b:
+                lo = model.new_bool_var("")
+                expr = lo + placed_here + fv - s_q
+                if s_b is not None:
+                    expr = expr + s_b
+                model.add(expr >= 0)
+                m.envy_lottery.append(lo)
+
+
+def _hint_assignment(inst: Instance, m: _Model, assign: Sequence[int]) -> None:
+    seen: set[int] = set()
+    for i in range(inst.n):
+        for f, _, lit in m.lits[i]:
+            idx = lit.index
+            if idx in seen:
+                continue
+            seen.add(idx)
+            m.model.add_hint(lit, assign[i] == f)
+
+
+def _assignment(inst: Instance, m: _Model, values: Sequence[int]) -> list[int]:
+    assign = list(inst.lock)
+    for i in range(inst.n):
+        for f, _, lit in m.lits[i]:
+            if values[lit.index]:
+                assign[i] = f
+    return assign
+
+
+def solve_cpsat(
+    inst: Instance,
+    opts: ResolvedOptions,
+    hint: list[int] | None,
+    upper_bound: int | None = None,
+) -> Outcome:
+    start = time.perf_counter()
+    together = opts.siblings == "together" and bool(inst.multi_groups())
+    m = _build(inst, opts.mode, together)
+    if m.infeasible is not None:
+        return Outcome(assign=[-1] * inst.n, status="INFEASIBLE", note=m.infeasible)
+    if hint is None:
+        if together:
+            hint = group_deferred_acceptance(inst)
+        else:
+            hint = deferred_acceptance(inst)
+        if opts.mode == "max-placement" and together:
+            flow = max_placement_flow(inst).assign
+            repaired = _unsplit(inst, flow)
+            if sum(f >= 0 for f in repaired) > sum(f >= 0 for f in hint):
+                hint = repaired
+    _hint_assignment(inst, m, hint)
+
+    placed = -cp_model.LinearExpr.sum(m.placed)
+    ranks = cp_model.LinearExpr.weighted_sum(
+        [lit for lit, _ in m.rank_terms], [r for _, r in m.rank_terms]
+    )
+    rank_max = sum(r for _, r in m.rank_terms) + 1
+    place_rank = placed * rank_max + ranks
+    wasted = cp_model.LinearExpr.sum(m.wasted)
+    points = cp_model.LinearExpr.sum(m.envy_points)
+    lottery = cp_model.LinearExpr.sum(m.envy_lottery)
+    note: str | None = None
+    stages: list[tuple[str, cp_model.LinearExprT]]
+    if opts.mode == "max-placement":
+        stages = [("place", place_rank)]
+    elif opts.mode == "stable":
+        stages = [
+            ("points", points),
+            ("wasted", wasted),
+            ("lottery", lottery),
+            ("place", place_rank),
+        ]
+    elif together:
+        stages = [("fair", points + wasted), ("place", place_rank), ("lottery", lottery)]
+    else:
+        stages = [("place", place_rank), ("lottery", lottery)]
+
+    status: Status = "OPTIMAL"
+    bound: int | None = None
+    best: list[int] | None = None
+    solver = cp_model.CpSolver()
+    for name, expr in stages:
+        remaining = opts.time_limit_s - (time.perf_counter() - start)
+        if remaining <= 0.05:
+            status = "FEASIBLE"
+            break
+        m.model.minimize(expr)
+        solver.parameters.max_time_in_seconds = remaining
+        solver.parameters.num_workers = NUM_WORKERS
+        solver.parameters.random_seed = opts.seed
+        res = solver.solve(m.model)
+        if res == cp_model.INFEASIBLE:
+            return Outcome(assign=[-1] * inst.n, status="INFEASIBLE", note="no feasible assignment")
+        if res not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            status = "FEASIBLE"
+            break
+        if res != cp_model.OPTIMAL:
+            status = "FEASIBLE"
+        values = list(solver.response_proto.solution)
+        best = values
+        value = round(solver.objective_value)
+        if name == "place":
+            bound = -(int(solver.best_objective_bound) // rank_max) if rank_max else None
+            if res == cp_model.OPTIMAL:
+                bound = -(value // rank_max)
+        if name == "fair" and value > 0:
+            note = (
+                "no assignment without wasted seats and points-justified envy keeps the "
+                f"sibling groups together; minimised them first ({value} pairs)"
+            )
+        m.model.add(expr <= value)
+        proto = m.model.proto
+        proto.clear_solution_hint()
+        proto.solution_hint.vars.extend(range(len(values)))
+        proto.solution_hint.values.extend(values)
+    if best is None:
+        assign = list(hint)
+        if together and not keeps_groups_together(inst, assign):
+            assign = _unsplit(inst, assign)
+        status = "FEASIBLE"
+    else:
+        assign = _assignment(inst, m, best)
+    placed_n = sum(1 for f in assign if f >= 0)
+    if status == "OPTIMAL":
+        bound = placed_n
+    else:
+        if upper_bound is None:
+            upper_bound = sum(1 for f in max_placement_flow(inst).assign if f >= 0)
+        bound = upper_bound if bound is None else min(bound, upper_bound)
+    if bound is not None and upper_bound is not None:
+        bound = min(bound, upper_bound)
+    return Outcome(assign=assign, status=status, bound=bound, note=note)
+
+
+def _unsplit(inst: Instance, assign: list[int]) -> list[int]:
+    """Unplace every non-locked member of a sibling group that is split."""
+    out = list(assign)
+    for members in inst.groups:
+        if len(members) > 1 and len({assign[i] for i in members}) > 1:
+            for i in members:
+                if inst.lock[i] < 0:
+                    out[i] = -1
+    return out

@@ -1,0 +1,119 @@
+"""Orchestration: pick the algorithm for mode and sibling policy, then build the Result."""
+
+from __future__ import annotations
+
+import time
+
+from .deferred import deferred_acceptance, keeps_groups_together
+from .explain import explanations
+from .flow import max_placement_flow
+from .instance import Instance, Outcome, build_instance
+from .metrics import (
+    blocking_pairs,
+    blocking_records,
+    cutoffs,
+    figures,
+    node_states,
+    rank_of,
+)
+from .model import Assignment, Options, Problem, ResolvedOptions, Result, Stats
+
+
+def resolve_options(problem: Problem, options: Options | None) -> ResolvedOptions:
+    base = ResolvedOptions()
+    layers = [problem.options] + ([options] if options is not None else [])
+    mode, siblings, limit, seed = base.mode, base.siblings, base.time_limit_s, base.seed
+    for layer in layers:
+        mode = layer.mode if layer.mode is not None else mode
+        siblings = layer.siblings if layer.siblings is not None else siblings
+        limit = layer.time_limit_s if layer.time_limit_s is not None else limit
+        seed = layer.seed if layer.seed is not None else seed
+    return ResolvedOptions(mode=mode, siblings=siblings, time_limit_s=limit, seed=seed)
+
+
+def run(inst: Instance, opts: ResolvedOptions) -> Outcome:
+    if inst.infeasible is not None:
+        return Outcome(assign=[-1] * inst.n, status="INFEASIBLE", note=inst.infeasible)
+    together = opts.siblings == "together" and bool(inst.multi_groups())
+    if opts.mode == "stable":
+        assign = deferred_acceptance(inst)
+        if not together or keeps_groups_together(inst, assign):
+            placed = sum(1 for f in assign if f >= 0)
+            return Outcome(assign=assign, status="OPTIMAL", bound=placed)
+        from .cpsat import solve_cpsat
+
+        return solve_cpsat(inst, opts, hint=None)
+    if opts.mode == "max-placement":
+        flow = max_placement_flow(inst)
+        if not flow.feasible:
+            return Outcome(assign=[-1] * inst.n, status="INFEASIBLE", note="holds cannot be kept")
+        placed = sum(1 for f in flow.assign if f >= 0)
+        if not together or keeps_groups_together(inst, flow.assign):
+            return Outcome(assign=flow.assign, status="OPTIMAL", bound=placed)
+        from .cpsat import solve_cpsat
+
+        return solve_cpsat(inst, opts, hint=None, upper_bound=placed)
+    from .cpsat import solve_cpsat
+
+    return solve_cpsat(inst, opts, hint=None)
+
+
+def solve(problem: Problem, options: Options | None = None) -> Result:
+    """Solve ``problem``; explicit ``options`` override the problem's own options."""
+    opts = resolve_options(problem, options)
+    start = time.perf_counter()
+    inst = build_instance(problem)
+    outcome = run(inst, opts)
+    seconds = time.perf_counter() - start
+    return build_result(inst, opts, outcome, seconds)
+
+
+def build_result(inst: Instance, opts: ResolvedOptions, outcome: Outcome, seconds: float) -> Result:
+    assign = outcome.assign
+    if outcome.status == "INFEASIBLE":
+        assign = [-1] * inst.n
+    states = node_states(inst, assign)
+    pairs = blocking_pairs(inst, assign, states)
+    figs = figures(inst, assign, pairs)
+    bound = outcome.bound
+    gap: float | None = None
+    if outcome.status != "INFEASIBLE":
+        if bound is None or bound < figs.placed:
+            bound = figs.placed
+        gap = (bound - figs.placed) / bound if bound > 0 else 0.0
+    stats = Stats(
+        children=inst.n,
+        placed=figs.placed,
+        first_choice=figs.first_choice,
+        rank_sum=figs.rank_sum,
+        blocking_pairs=len(pairs),
+        wasted_seats=figs.wasted_seats,
+        envy_points=figs.envy_points,
+        envy_lottery=figs.envy_lottery,
+        sibling_groups=figs.sibling_groups,
+        sibling_groups_unplaced=figs.sibling_groups_unplaced,
+        status=outcome.status,
+        bound=bound if outcome.status != "INFEASIBLE" else None,
+        gap=gap,
+        solve_seconds=round(seconds, 3),
+        mode=opts.mode,
+        siblings=opts.siblings,
+        note=outcome.note,
+    )
+    if outcome.status == "INFEASIBLE":
+        return Result(assignments=(), cutoffs=(), blocking=(), stats=stats, explanations=())
+    assignments = tuple(
+        Assignment(
+            child=inst.child_ids[i],
+            facility=inst.fac_ids[f] if f >= 0 else None,
+            wish_rank=rank_of(inst, i, f),
+        )
+        for i, f in enumerate(assign)
+    )
+    return Result(
+        assignments=assignments,
+        cutoffs=tuple(cutoffs(inst, assign, states)),
+        blocking=tuple(blocking_records(inst, pairs)),
+        stats=stats,
+        explanations=tuple(explanations(inst, assign, states, opts.siblings)),
+    )
