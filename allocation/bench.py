@@ -1,0 +1,170 @@
+"""The benchmark table of the contract: town, city, metropolis x modes, against plain DA.
+
+Every case runs in a fresh process (so peak memory is the case's own), on the generator's
+instances with fixed seeds. A plain deferred-acceptance pass (no siblings, no metrics) runs
+in the same benchmark as the baseline; seconds and placed are also given as ratios to it.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import resource
+import sys
+import tempfile
+import time
+from typing import IO, Any
+
+SIZES: dict[str, tuple[int, int]] = {
+    "town": (400, 8),
+    "city": (20_000, 300),
+    "metropolis": (170_000, 2_900),
+}
+LIMITS = {"town": 10.0, "city": 60.0, "metropolis": 300.0}
+CASES = (
+    "stable/ignore",
+    "stable/together",
+    "max-placement/ignore",
+    "max-placement/together",
+    "fair-max/ignore",
+    "fair-max/together",
+)
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _case(path: str, case: str, limit: float, queue: Any) -> None:
+    from .deferred import deferred_acceptance
+    from .instance import build_instance
+    from .metrics import blocking_pairs, figures
+    from .model import Options
+    from .solver import solve
+    from .validate import load_problem
+
+    with open(path, "rb") as fh:
+        problem = load_problem(json.loads(fh.read()))
+    if case == "baseline":
+        start = time.perf_counter()
+        inst = build_instance(problem)
+        assign = deferred_acceptance(inst)
+        seconds = time.perf_counter() - start
+        figs = figures(inst, assign, blocking_pairs(inst, assign))
+        row: dict[str, Any] = {
+            "seconds": seconds,
+            "placed": figs.placed,
+            "first_choice": figs.first_choice,
+            "rank_sum": figs.rank_sum,
+            "wasted_seats": figs.wasted_seats,
+            "envy_points": figs.envy_points,
+            "envy_lottery": figs.envy_lottery,
+            "sibling_groups_unplaced": figs.sibling_groups_unplaced,
+            "split_groups": _split(problem, dict(zip(inst.child_ids, assign, strict=True))),
+            "status": "OPTIMAL",
+            "gap": 0.0,
+        }
+    else:
+        mode, siblings = case.split("/")
+        options = Options(mode=mode, siblings=siblings, time_limit_s=limit, seed=0)  # type: ignore[arg-type]
+        start = time.perf_counter()
+        result = solve(problem, options)
+        seconds = time.perf_counter() - start
+        st = result.stats
+        row = {
+            "seconds": seconds,
+            "placed": st.placed,
+            "first_choice": st.first_choice,
+            "rank_sum": st.rank_sum,
+            "wasted_seats": st.wasted_seats,
+            "envy_points": st.envy_points,
+            "envy_lottery": st.envy_lottery,
+            "sibling_groups_unplaced": st.sibling_groups_unplaced,
+            "split_groups": _split(problem, {a.child: a.facility for a in result.assignments}),
+            "status": st.status,
+            "gap": st.gap,
+        }
+    row["peak_mb"] = _peak_mb()
+    queue.put(row)
+
+
+def _split(problem: Any, assign: dict[str, Any]) -> int:
+    groups: dict[str, set[Any]] = {}
+    for c in problem.children:
+        if c.sibling_group is not None:
+            groups.setdefault(c.sibling_group, set()).add(assign[c.id])
+    return sum(1 for v in groups.values() if len(v) > 1)
+
+
+def _run_case(path: str, case: str, limit: float) -> dict[str, Any]:
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_case, args=(path, case, limit, queue))
+    proc.start()
+    row: dict[str, Any] = queue.get()
+    proc.join()
+    return row
+
+
+def run_bench(
+    sizes: list[str],
+    modes: list[str] | None,
+    quick: bool,
+    time_limit: float | None,
+    out: IO[str],
+) -> None:
+    from .generate import generate
+
+    if quick:
+        sizes = [s for s in sizes if s != "metropolis"]
+    cases = modes or list(CASES)
+    header = (
+        "| instance | mode | siblings | seconds | x DA time | peak MB | placed | x DA placed "
+        "| first choice | rank sum | wasted | envy points | envy lottery | groups unplaced "
+        "| groups split | status | gap |"
+    )
+    lines = [header, "|" + "---|" * 17]
+    out.write(header + "\n" + lines[1] + "\n")
+    out.flush()
+    tmpdir = tempfile.mkdtemp(prefix="kita-bench-")
+    for size in sizes:
+        n, f = SIZES[size]
+        limit = time_limit or (20.0 if quick else LIMITS[size])
+        t0 = time.perf_counter()
+        problem = generate(children=n, facilities=f, seed=1)
+        path = os.path.join(tmpdir, f"{size}.json")
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(problem.to_dict(), fh)
+        print(
+            f"[bench] {size}: generated {n} children, {f} facilities "
+            f"in {time.perf_counter() - t0:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+        base = _run_case(path, "baseline", limit)
+        print(f"[bench] {size} plain DA: {base['seconds']:.2f} s", file=sys.stderr, flush=True)
+        rows = [("plain DA", base)]
+        for case in cases:
+            print(f"[bench] {size} {case} (limit {limit:.0f} s) ...", file=sys.stderr, flush=True)
+            row = _run_case(path, case, limit)
+            print(
+                f"[bench] {size} {case}: {row['seconds']:.2f} s {row['status']}",
+                file=sys.stderr,
+                flush=True,
+            )
+            rows.append((case, row))
+        for case, row in rows:
+            mode, _, siblings = case.partition("/")
+            gap = row["gap"]
+            text = (
+                f"| {size} | {mode} | {siblings or '-'} | {row['seconds']:.2f} "
+                f"| {row['seconds'] / max(base['seconds'], 1e-9):.1f} | {row['peak_mb']:.0f} "
+                f"| {row['placed']} | {row['placed'] / max(base['placed'], 1):.4f} "
+                f"| {row['first_choice']} | {row['rank_sum']} | {row['wasted_seats']} "
+                f"| {row['envy_points']} | {row['envy_lottery']} "
+                f"| {row['sibling_groups_unplaced']} | {row['split_groups']} | {row['status']} "
+                f"| {'-' if gap is None else f'{100 * gap:.2f}%'} |"
+            )
+            out.write(text + "\n")
+            out.flush()
