@@ -208,11 +208,11 @@ def _add_stability(
                     model.add(w + placed_here >= 1)
                     m.wasted.append(w)
                 continue
-            assert fv is not None and ks is not None
-            chain = suffix[node]
+            assert fv is not None
+            chain = suffix.get(node, [])
             key = inst.wish_key[i][k]
-            q = bisect.bisect_right(ks, key)
-            b = bisect.bisect_right(negpts[node], -inst.wish_points[i][k])
+            q = bisect.bisect_right(ks, key) if ks is not None else 0
+            b = bisect.bisect_right(negpts[node], -inst.wish_points[i][k]) if chain else 0
             s_b = chain[b] if b < len(chain) else None
             s_q = chain[q] if q < len(chain) else None
             if hard:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from alloc_reference import Assign, all_assignments, blocking, feasible, summary
@@ -12,7 +13,7 @@ import allocation
 from allocation import Options, Problem, Result
 
 SETTINGS = settings(
-    max_examples=40,
+    max_examples=int(os.environ.get("ALLOCATION_EXAMPLES", "40")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
