@@ -1,0 +1,79 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField
+from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+from kita.services.accounts import MAX_PASSWORD
+
+EMAIL_VALIDATORS = [
+    DataRequired(message=_l("Please enter your e-mail address.")),
+    Length(max=254),
+    Email(message=_l("Please enter a valid e-mail address."), check_deliverability=False),
+]
+
+
+class RegisterForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=EMAIL_VALIDATORS)
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(message=_l("Please enter a password.")), Length(max=MAX_PASSWORD)],
+        description=_l("At least 10 characters. Spaces and umlauts are allowed."),
+    )
+    password2 = PasswordField(
+        _l("Repeat password"),
+        validators=[
+            DataRequired(message=_l("Please repeat the password.")),
+            EqualTo("password", message=_l("The passwords do not match.")),
+        ],
+    )
+    consent = BooleanField(
+        _l("I have read the privacy notice"),
+        validators=[
+            DataRequired(message=_l("Please confirm that you have read the privacy notice."))
+        ],
+    )
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=EMAIL_VALIDATORS)
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(message=_l("Please enter your password.")), Length(max=1024)],
+    )
+
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=EMAIL_VALIDATORS)
+
+
+class ResetForm(FlaskForm):
+    password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(message=_l("Please enter a password.")), Length(max=MAX_PASSWORD)],
+        description=_l("At least 10 characters. Spaces and umlauts are allowed."),
+    )
+    password2 = PasswordField(
+        _l("Repeat password"),
+        validators=[
+            DataRequired(message=_l("Please repeat the password.")),
+            EqualTo("password", message=_l("The passwords do not match.")),
+        ],
+    )
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        _l("Current password"), validators=[DataRequired(), Length(max=1024)]
+    )
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(message=_l("Please enter a password.")), Length(max=MAX_PASSWORD)],
+        description=_l("At least 10 characters. Spaces and umlauts are allowed."),
+    )
+    new_password2 = PasswordField(
+        _l("Repeat password"),
+        validators=[
+            DataRequired(message=_l("Please repeat the password.")),
+            EqualTo("new_password", message=_l("The passwords do not match.")),
+        ],
+    )

@@ -1,0 +1,172 @@
+"""Registration, confirmation, login, logout and password reset."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from kita.auth.forms import (
+    ChangePasswordForm,
+    LoginForm,
+    RegisterForm,
+    ResetForm,
+    ResetRequestForm,
+)
+from kita.errors import DomainError, ValidationFailed
+from kita.extensions import limiter
+from kita.forms import ConfirmForm, apply_errors, safe_next
+from kita.i18n import current_locale
+from kita.models import Role, User
+from kita.services import accounts
+
+bp = Blueprint("auth", __name__)
+
+HOME = {
+    Role.PARENT: "parents.index",
+    Role.OFFICE: "office.index",
+    Role.FACILITY: "facility.index",
+    Role.ADMIN: "admin.index",
+}
+
+
+def home_url(user: User) -> str:
+    return url_for(HOME[user.role])
+
+
+def _login_rate_limit() -> str:
+    return str(current_app.config["LOGIN_RATE_LIMIT"])
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit("30 per hour", methods=["POST"])
+def register() -> Any:
+    if current_user.is_authenticated:
+        return redirect(home_url(current_user))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            accounts.register(form.email.data, form.password.data, locale=current_locale())
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            return render_template("auth/check_email.html", email=form.email.data)
+    return render_template("auth/register.html", form=form), 200 if not form.errors else 422
+
+
+@bp.route("/confirm/<token>")
+def confirm(token: str) -> Any:
+    user = accounts.confirm(token)
+    if user is None:
+        return render_template("auth/link_invalid.html"), 400
+    flash(_("Your e-mail address is confirmed. You can log in now."), "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(
+    _login_rate_limit,
+    methods=["POST"],
+    deduct_when=lambda response: response.status_code != 302,
+)
+def login() -> Any:
+    if current_user.is_authenticated:
+        return redirect(home_url(current_user))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(form.email.data, form.password.data)
+        except accounts.LoginThrottled as exc:
+            form.form_errors.append(exc.message)
+            return render_template("auth/login.html", form=form), 429
+        if user is not None:
+            lang = session.get("lang")
+            session.clear()
+            if lang:
+                session["lang"] = lang
+            login_user(user)
+            session["seen"] = time.time()
+            target = safe_next(request.args.get("next"))
+            return redirect(target or home_url(user))
+        form.form_errors.append(
+            _("E-mail or password is wrong, or the address is not confirmed yet.")
+        )
+        status = 401
+    elif request.method == "POST":
+        status = 422
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout() -> Any:
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("public.index"))
+    accounts.logout(current_user._get_current_object())
+    logout_user()
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    flash(_("You are logged out."), "success")
+    return redirect(url_for("public.index"))
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+def reset_request() -> Any:
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        accounts.request_reset(form.email.data)
+        return render_template("auth/check_email.html", email=form.email.data, reset=True)
+    return render_template("auth/reset_request.html", form=form), 200 if not form.errors else 422
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str) -> Any:
+    if accounts.user_for_reset(token) is None:
+        return render_template("auth/link_invalid.html"), 400
+    form = ResetForm()
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(token, form.password.data)
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        except DomainError:
+            return render_template("auth/link_invalid.html"), 400
+        else:
+            logout_user()
+            flash(_("Your password has been changed. Please log in."), "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/reset.html", form=form), 200 if not form.errors else 422
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> Any:
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        try:
+            accounts.change_password(user, form.current_password.data, form.new_password.data)
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            login_user(user)  # this session continues with the new session version
+            flash(_("Your password has been changed."), "success")
+            return redirect(home_url(user))
+    return render_template("auth/change_password.html", form=form), 200 if not form.errors else 422

@@ -1,0 +1,83 @@
+"""``flask --app kita …`` commands: thin wrappers over services."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from kita.errors import ValidationFailed
+from kita.extensions import db
+from kita.models import Facility, OutboxMail, Role
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("demo")
+    @click.option(
+        "--password",
+        default="kitaplatz-demo",
+        show_default=True,
+        help="Password of every demo account.",
+    )
+    @click.option("--families", default=300, show_default=True, type=int)
+    def demo(password: str, families: int) -> None:
+        """Create a complete demo municipality in an empty database."""
+        from kita.services.demo import create_demo
+
+        try:
+            logins = create_demo(password=password, families=families)
+        except RuntimeError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo("Demo municipality created. Logins (password for all: %s):" % logins.password)
+        click.echo(f"  Koordinierungsstelle: {logins.office}")
+        click.echo(f"  Administration:       {logins.admin}")
+        for name, email in logins.staff[:3]:
+            click.echo(f"  Einrichtung {name}: {email}")
+        click.echo(f"  … and {len(logins.staff) - 3} more facility accounts (leitung.<facility>@…)")
+        for email in logins.parents[:3]:
+            click.echo(f"  Eltern: {email}")
+        click.echo(
+            "  … and more parents: eltern001@kita.example to eltern%03d@kita.example" % families
+        )
+
+    @app.cli.command("create-user")
+    @click.option("--email", required=True)
+    @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+    @click.option("--facility", "facility_slug", help="Facility id (slug) for facility staff.")
+    @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+    @click.option("--name", "display_name", default=None)
+    def create_user(
+        email: str, role: str, facility_slug: str | None, password: str, display_name: str | None
+    ) -> None:
+        """Create an office, facility, admin or parent account."""
+        from kita.services import accounts
+
+        facility = None
+        if facility_slug:
+            facility = db.session.scalar(select(Facility).where(Facility.slug == facility_slug))
+            if facility is None:
+                raise click.ClickException(f"no facility {facility_slug!r}")
+        try:
+            user = accounts.create_user(
+                email, password, Role(role), facility=facility, display_name=display_name
+            )
+        except ValidationFailed as exc:
+            msgs = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items())
+            raise click.ClickException(msgs) from exc
+        click.echo(f"created {user.role} account {user.email}")
+
+    @app.cli.command("mails")
+    @click.option("--to", "to_address", default=None, help="Only mails to this address.")
+    @click.option("--last", default=10, show_default=True, type=int)
+    def mails(to_address: str | None, last: int) -> None:
+        """Print recent outbox mails with their links (support and development)."""
+        q = select(OutboxMail).order_by(OutboxMail.id.desc()).limit(last)
+        if to_address:
+            q = q.where(OutboxMail.to_address == to_address.strip().lower())
+        for mail in reversed(db.session.scalars(q).all()):
+            click.echo(
+                f"=== #{mail.id} {mail.created_at:%Y-%m-%d %H:%M} [{mail.status}] "
+                f"to {mail.to_address or '(letter)'}"
+            )
+            click.echo(f"Subject: {mail.subject}")
+            click.echo(mail.body)

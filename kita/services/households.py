@@ -1,0 +1,102 @@
+"""Households, guardians and children."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+
+from kita.errors import ValidationFailed
+from kita.extensions import db
+from kita.models import Child, Guardian, Household, User
+from kita.services import audit
+
+NAME_MAX = 100
+
+
+def _name_errors(errors: dict[str, list[str]], field: str, value: str) -> None:
+    value = (value or "").strip()
+    if not value:
+        errors.setdefault(field, []).append(str(_l("Please fill in this field.")))
+    elif len(value) > NAME_MAX:
+        errors.setdefault(field, []).append(
+            str(_l("At most %(n)d characters, please.", n=NAME_MAX))
+        )
+
+
+def update_household(
+    actor: User,
+    household: Household,
+    *,
+    first_name: str,
+    last_name: str,
+    street: str,
+    postal_code: str,
+    city: str,
+    phone: str | None = None,
+    district: str | None = None,
+    commit: bool = True,
+) -> Household:
+    errors: dict[str, list[str]] = {}
+    for field, value in (
+        ("first_name", first_name),
+        ("last_name", last_name),
+        ("street", street),
+        ("city", city),
+    ):
+        _name_errors(errors, field, value)
+    postal_code = (postal_code or "").strip()
+    if not (len(postal_code) == 5 and postal_code.isdigit()):
+        errors.setdefault("postal_code", []).append(str(_l("Please enter a five-digit postcode.")))
+    if phone and len(phone) > 40:
+        errors.setdefault("phone", []).append(str(_l("At most %(n)d characters, please.", n=40)))
+    if errors:
+        raise ValidationFailed(errors)
+    household.street = street.strip()
+    household.postal_code = postal_code
+    household.city = city.strip()
+    household.phone = (phone or "").strip() or None
+    if district is not None:
+        household.district = district
+    if household.guardians:
+        guardian = household.guardians[0]
+        guardian.first_name, guardian.last_name = first_name.strip(), last_name.strip()
+    else:
+        household.guardians.append(
+            Guardian(first_name=first_name.strip(), last_name=last_name.strip())
+        )
+    db.session.add(household)
+    db.session.flush()
+    audit.record(actor, "household.update", household)
+    if commit:
+        db.session.commit()
+    return household
+
+
+def add_child(
+    actor: User,
+    household: Household,
+    *,
+    first_name: str,
+    last_name: str,
+    birth_date: date,
+    commit: bool = True,
+) -> Child:
+    errors: dict[str, list[str]] = {}
+    _name_errors(errors, "first_name", first_name)
+    _name_errors(errors, "last_name", last_name)
+    if birth_date > date.today():
+        errors.setdefault("birth_date", []).append(
+            str(_l("The date of birth must not be in the future."))
+        )
+    elif birth_date.year < date.today().year - 15:
+        errors.setdefault("birth_date", []).append(str(_l("Please check the date of birth.")))
+    if errors:
+        raise ValidationFailed(errors)
+    child = Child(first_name=first_name.strip(), last_name=last_name.strip(), birth_date=birth_date)
+    household.children.append(child)
+    db.session.flush()
+    audit.record(actor, "child.create", child)
+    if commit:
+        db.session.commit()
+    return child
