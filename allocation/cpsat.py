@@ -33,6 +33,7 @@ from ortools.sat.python import cp_model
 from .deferred import deferred_acceptance, group_deferred_acceptance, keeps_groups_together
 from .flow import allowed_wishes, max_placement_flow
 from .instance import NCT, Instance, Outcome
+from .metrics import blocking_pairs, figures
 from .model import ResolvedOptions, Status
 
 NUM_WORKERS = 2
@@ -308,13 +309,15 @@ def solve_cpsat(
     bound: int | None = None
     best: list[int] | None = None
     solver = cp_model.CpSolver()
-    for name, expr in stages:
+    for number, (name, expr) in enumerate(stages):
         remaining = opts.time_limit_s - (time.perf_counter() - start)
         if remaining <= 0.05:
             status = "FEASIBLE"
             break
         m.model.minimize(expr)
-        solver.parameters.max_time_in_seconds = remaining
+        # later stages keep a share of the time: each gets at least its fair part
+        share = remaining if number == len(stages) - 1 else remaining * 0.6
+        solver.parameters.max_time_in_seconds = share
         solver.parameters.num_workers = NUM_WORKERS
         solver.parameters.random_seed = opts.seed
         res = solver.solve(m.model)
@@ -349,6 +352,12 @@ def solve_cpsat(
         status = "FEASIBLE"
     else:
         assign = _assignment(inst, m, best)
+        if status != "OPTIMAL" and keeps_groups_together(inst, hint):
+            # never return something worse than the warm start
+            if _lex_key(inst, hint, opts.mode, together) < _lex_key(
+                inst, assign, opts.mode, together
+            ):
+                assign = list(hint)
     placed_n = sum(1 for f in assign if f >= 0)
     if status == "OPTIMAL":
         bound = placed_n
@@ -359,6 +368,17 @@ def solve_cpsat(
     if bound is not None and upper_bound is not None:
         bound = min(bound, upper_bound)
     return Outcome(assign=assign, status=status, bound=bound, note=note)
+
+
+def _lex_key(inst: Instance, assign: list[int], mode: str, together: bool) -> tuple[int, ...]:
+    """The lexicographic objective of ``mode`` evaluated on an assignment (smaller is better)."""
+    figs = figures(inst, assign, blocking_pairs(inst, assign))
+    placed = (-figs.placed, figs.rank_sum)
+    if mode == "stable":
+        return (figs.envy_points, figs.wasted_seats, figs.envy_lottery, *placed)
+    if mode == "fair-max":
+        return (figs.envy_points + figs.wasted_seats, *placed, figs.envy_lottery)
+    return placed
 
 
 def _unsplit(inst: Instance, assign: list[int]) -> list[int]:
