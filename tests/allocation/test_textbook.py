@@ -1,0 +1,150 @@
+"""Textbook instances with known answers, determinism, and the generator's shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import allocation
+from allocation import Options
+from allocation.generate import generate
+
+
+def _problem(facilities: dict[str, int], children: list[dict[str, Any]]) -> allocation.Problem:
+    return allocation.load_problem(
+        {
+            "format": "kita-allocation/1",
+            "facilities": [{"id": f, "capacity": {"krippe": n}} for f, n in facilities.items()],
+            "children": [{"care_type": "krippe", **c} for c in children],
+        }
+    )
+
+
+def _assign(result: allocation.Result) -> dict[str, str | None]:
+    return {a.child: a.facility for a in result.assignments}
+
+
+def test_child_optimal_not_facility_optimal() -> None:
+    # Gale-Shapley: A prefers X, B prefers Y; X prefers B, Y prefers A. Two stable
+    # matchings exist; children-proposing DA gives each child its first wish.
+    p = _problem(
+        {"X": 1, "Y": 1},
+        [
+            {"id": "A", "wishes": ["X", "Y"], "priority": {"X": 100, "Y": 200}, "tiebreak": 1},
+            {"id": "B", "wishes": ["Y", "X"], "priority": {"X": 200, "Y": 100}, "tiebreak": 2},
+        ],
+    )
+    r = allocation.solve(p, Options(mode="stable"))
+    assert _assign(r) == {"A": "X", "B": "Y"}
+    assert r.stats.blocking_pairs == 0
+
+
+def test_rejection_chain() -> None:
+    # Classic 3x3 instance with a rejection chain; the unique stable matching.
+    p = _problem(
+        {"X": 1, "Y": 1, "Z": 1},
+        [
+            {
+                "id": "A",
+                "wishes": ["X", "Y", "Z"],
+                "priority": {"X": 1, "Y": 3, "Z": 1},
+                "tiebreak": 1,
+            },
+            {
+                "id": "B",
+                "wishes": ["X", "Z", "Y"],
+                "priority": {"X": 3, "Y": 1, "Z": 2},
+                "tiebreak": 2,
+            },
+            {
+                "id": "C",
+                "wishes": ["Y", "X", "Z"],
+                "priority": {"X": 2, "Y": 2, "Z": 3},
+                "tiebreak": 3,
+            },
+        ],
+    )
+    r = allocation.solve(p, Options(mode="stable"))
+    assert _assign(r) == {"A": "Y", "B": "X", "C": "Z"}
+    assert r.stats.rank_sum == 2 + 1 + 3
+    expl = dict(r.explanations)
+    assert [e.reason for e in expl["A"]] == ["full"]
+    assert expl["A"][0].cutoff_priority == 3 and expl["A"][0].own_priority == 1
+
+
+def test_ties_fair_max_places_more_than_stable() -> None:
+    # Equal points at X; B wins the lottery but could go to Y. Stable places 1,
+    # fair-max and max-placement place 2 (B then has lottery-justified envy).
+    p = _problem(
+        {"X": 1, "Y": 1},
+        [
+            {"id": "A", "wishes": ["X"], "priority": {"X": 100}, "tiebreak": 2},
+            {"id": "B", "wishes": ["X", "Y"], "priority": {"X": 100}, "tiebreak": 1},
+        ],
+    )
+    stable = allocation.solve(p, Options(mode="stable"))
+    assert _assign(stable) == {"A": None, "B": "X"}
+    fair = allocation.solve(p, Options(mode="fair-max"))
+    assert _assign(fair) == {"A": "X", "B": "Y"}
+    assert (fair.stats.envy_lottery, fair.stats.envy_points, fair.stats.status) == (1, 0, "OPTIMAL")
+    reasons = dict(fair.explanations)["B"]
+    assert [e.reason for e in reasons] == ["mode_choice"]
+    dict_a = dict(stable.explanations)["A"]
+    assert [e.reason for e in dict_a] == ["lottery"]
+
+
+def test_points_keep_fair_max_from_placing_more() -> None:
+    p = _problem(
+        {"X": 1, "Y": 1},
+        [
+            {"id": "A", "wishes": ["X"], "priority": {"X": 100}, "tiebreak": 1},
+            {"id": "B", "wishes": ["X", "Y"], "priority": {"X": 200}, "tiebreak": 2},
+        ],
+    )
+    assert allocation.solve(p, Options(mode="fair-max")).stats.placed == 1
+    maxp = allocation.solve(p, Options(mode="max-placement"))
+    assert maxp.stats.placed == 2 and maxp.stats.envy_points == 1
+
+
+def test_conflicting_locks_are_infeasible() -> None:
+    data = {
+        "format": "kita-allocation/1",
+        "facilities": [
+            {"id": "X", "capacity": {"krippe": 1}},
+            {"id": "Y", "capacity": {"krippe": 1}},
+        ],
+        "children": [
+            {"id": "A", "care_type": "krippe", "wishes": ["X", "Y"], "tiebreak": 1},
+        ],
+        "locks": [{"child": "A", "facility": "X"}, {"child": "A", "facility": "Y"}],
+    }
+    r = allocation.solve(allocation.load_problem(data))
+    assert r.stats.status == "INFEASIBLE"
+    assert r.to_dict()["assignments"] == []
+
+
+def test_solutions_are_reproducible() -> None:
+    problem = generate(children=60, facilities=4, seed=3, sibling_share=0.3)
+    for mode, siblings in (
+        ("stable", "together"),
+        ("fair-max", "ignore"),
+        ("fair-max", "together"),
+    ):
+        opts = Options(mode=mode, siblings=siblings, time_limit_s=20)  # type: ignore[arg-type]
+        first = allocation.solve(problem, opts).to_dict()
+        second = allocation.solve(problem, opts).to_dict()
+        assert first["stats"]["status"] == "OPTIMAL"
+        first["stats"].pop("solve_seconds")
+        second["stats"].pop("solve_seconds")
+        assert first == second
+
+
+def test_generator_shape() -> None:
+    problem = generate(children=2000, facilities=30, seed=7)
+    assert allocation.load_problem(problem.to_dict()) == problem
+    n = len(problem.children)
+    grouped = sum(1 for c in problem.children if c.sibling_group)
+    assert 0.04 < grouped / n < 0.14
+    assert all(1 <= len(c.wishes) <= 5 for c in problem.children if c.wishes)
+    seats = sum(n for f in problem.facilities for _, n in f.capacity)
+    assert seats < n
+    assert any(c.holds for c in problem.children)
