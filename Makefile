@@ -62,3 +62,9 @@ extract-messages: install
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache
+
+## regen-migration: (before the first landing only) regenerate the initial schema migration
+regen-migration: install
+	rm -f migrations/versions/*_initial_schema.py /tmp/kita-regen.sqlite3
+	KITA_SQLALCHEMY_DATABASE_URI=sqlite:////tmp/kita-regen.sqlite3 $(FLASK) db migrate -m "initial schema"
+	@true
