@@ -32,6 +32,9 @@ class Household(Base):
     entered_by_office: Mapped[bool] = mapped_column(Boolean, default=False)
     # one lottery number per family, so that siblings share it
     lottery_number: Mapped[int | None] = mapped_column(Integer)
+    # sha256 of the code printed on the letters of a family entered by the office; the
+    # family takes over its record with an account by entering it (None: nothing to claim)
+    claim_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     pseudonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: dc9368a8695a
+Revision ID: 12bb3999a40d
 Revises: 
-Create Date: 2026-11-22 23:24:02.856238
+Create Date: 2026-11-22 23:30:38.994668
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'dc9368a8695a'
+revision = '12bb3999a40d'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -212,10 +212,12 @@ def upgrade():
     sa.Column('locale', sa.String(length=5), nullable=False),
     sa.Column('entered_by_office', sa.Boolean(), nullable=False),
     sa.Column('lottery_number', sa.Integer(), nullable=True),
+    sa.Column('claim_code_hash', sa.String(length=64), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('pseudonymised_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_household_user_id_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_household')),
+    sa.UniqueConstraint('claim_code_hash', name=op.f('uq_household_claim_code_hash')),
     sa.UniqueConstraint('user_id', name=op.f('uq_household_user_id'))
     )
     op.create_table('child',
