@@ -13,7 +13,7 @@ from flask_wtf.csrf import CSRFError
 from kita.errors import Conflict, DomainError, InvalidTransition, NotAllowed, NotFound
 from kita.extensions import login_manager
 from kita.models import Role
-from kita.services import notifications
+from kita.services import notifications, settings
 from kita.services.stations import care_type_label, station_label
 
 log = logging.getLogger("kita")
@@ -42,6 +42,9 @@ def init_app(app: Flask) -> None:
 
     for bp in (public_bp, auth_bp, parents_bp, office_bp, facility_bp, admin_bp):
         app.register_blueprint(bp)
+    from kita.health import init_app as init_health  # /healthz and request logs
+
+    init_health(app)
 
     @app.context_processor
     def _helpers() -> dict[str, Any]:
@@ -50,7 +53,8 @@ def init_app(app: Flask) -> None:
             "care_type_label": care_type_label,
             "Role": Role,
             "csp_nonce": getattr(g, "csp_nonce", ""),
-            "municipality": app.config["MUNICIPALITY_NAME"],
+            "municipality": settings.get("municipality_name"),
+            "municipality_info": settings.municipality(),
         }
 
     @app.after_request

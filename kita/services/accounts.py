@@ -306,3 +306,46 @@ def prune_failed_logins(older_than: timedelta = timedelta(days=1)) -> int:
     )
     db.session.commit()
     return result.rowcount or 0  # type: ignore[attr-defined]
+
+
+def invite_staff(
+    actor: User | None,
+    email: str,
+    role: Role,
+    *,
+    facility: Facility | None = None,
+    display_name: str | None = None,
+) -> User:
+    """Create a staff account without a usable password and mail a link to set one."""
+    import secrets
+
+    user = create_user(
+        email,
+        secrets.token_urlsafe(32),
+        role,
+        facility=facility,
+        actor=actor,
+        display_name=display_name,
+        check_password=False,
+    )
+    notifications.queue(
+        "staff_invite",
+        to=user.email,
+        locale=user.locale,
+        role=str(role),
+        facility_name=facility.name if facility is not None else None,
+        reset_url=notifications.external_url("auth.reset_password", token=reset_token(user)),
+        minutes=current_app.config["RESET_TOKEN_MAX_AGE"] // 60,
+    )
+    db.session.commit()
+    return user
+
+
+def set_active(actor: User, user: User, active: bool) -> None:
+    """Deactivate or reactivate an account; deactivation ends its sessions at once."""
+    if user.id == actor.id and not active:
+        raise DomainError(str(_l("You cannot deactivate your own account.")))
+    user.is_active_account = active
+    user.session_version += 1
+    audit.record(actor, "account.activate" if active else "account.deactivate", user)
+    db.session.commit()
