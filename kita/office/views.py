@@ -16,3 +16,6 @@ guard_role(bp, {Role.OFFICE})
 @bp.route("/")
 def index() -> Any:
     return render_template("office/index.html")
+
+
+from kita.office import letters as _letters  # noqa: E402,F401  (PDF offer letters)

@@ -26,3 +26,6 @@ def application(app_id: int) -> Any:
 
     application = get_application_or_404(app_id, current_user)
     return render_template("parents/application.html", application=application)
+
+
+from kita.parents import letters as _letters  # noqa: E402,F401  (PDF offer letters)

@@ -3,9 +3,9 @@
 The offer letter carries the municipality's header, the family's postal address, the
 reference number, the facility, the care type and start, and the answer deadline. It is
 rendered from ``templates/letters/*.html`` with WeasyPrint (Pango; DejaVu fonts, so
-umlauts and ß are embedded). Mails queued for a household without an address are
-``OutboxMail`` rows with status ``LETTER``: the office prints them from its letter page,
-and an offer mail is printed as the same offer letter.
+umlauts and ß are embedded) as a tagged PDF/UA document. Mails queued for a household
+without an address are ``OutboxMail`` rows with status ``LETTER``; ``mail_letter_pdf``
+renders one for the office to print, an offer mail as the same offer letter.
 """
 
 from __future__ import annotations
@@ -15,21 +15,19 @@ from datetime import date
 from flask import abort, current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from kita.extensions import db
 from kita.models import (
     Application,
     Household,
-    MailStatus,
     Offer,
     OfferStatus,
     OutboxMail,
     Role,
     User,
-    utcnow,
 )
-from kita.services import audit, permissions
+from kita.services import permissions, settings
 from kita.services.notifications import external_url
 
 
@@ -54,12 +52,12 @@ def _locale(household: Household) -> str:
 
 
 def _sender() -> dict[str, str]:
-    cfg = current_app.config
+    info = settings.municipality()  # the office may change these in the administration
     return {
-        "municipality": cfg["MUNICIPALITY_NAME"],
-        "office": cfg["MUNICIPALITY_OFFICE"],
-        "address": cfg["MUNICIPALITY_ADDRESS"],
-        "email": cfg["MUNICIPALITY_CONTACT_EMAIL"],
+        "municipality": info.name,
+        "office": info.office,
+        "address": info.address,
+        "email": info.contact_email,
     }
 
 
@@ -67,7 +65,10 @@ def render_pdf(html: str) -> bytes:
     """HTML to PDF with WeasyPrint (imported lazily: it loads Pango on first use)."""
     from weasyprint import HTML
 
-    return bytes(HTML(string=html, base_url=current_app.root_path).write_pdf())
+    # PDF/UA: a tagged PDF with language and structure, readable by screen readers
+    return bytes(
+        HTML(string=html, base_url=current_app.root_path).write_pdf(pdf_variant="pdf/ua-1")
+    )
 
 
 def offer_letter_html(offer: Offer, locale: str | None = None) -> str:
@@ -133,41 +134,6 @@ def mail_letter_pdf(mail: OutboxMail) -> bytes:
 
 def mail_letter_filename(mail: OutboxMail) -> str:
     return f"Brief-{mail.id}.pdf"
-
-
-# --- the office's letter queue ------------------------------------------------------
-
-
-def letters_to_print(include_printed: bool = False, limit: int = 200) -> list[OutboxMail]:
-    query = select(OutboxMail).where(OutboxMail.status == MailStatus.LETTER)
-    if not include_printed:
-        query = query.where(OutboxMail.printed_at.is_(None))
-    return list(
-        db.session.scalars(query.order_by(OutboxMail.created_at, OutboxMail.id).limit(limit))
-    )
-
-
-def get_letter_or_404(mail_id: int, user: User) -> OutboxMail:
-    mail = db.session.get(OutboxMail, mail_id)
-    if mail is None or mail.status != MailStatus.LETTER or user.role != Role.OFFICE:
-        permissions.deny(user, "letter", mail_id)
-    assert mail is not None
-    return mail
-
-
-def mark_printed(actor: User, mail: OutboxMail) -> bool:
-    """Record that the office printed and posted the letter (once)."""
-    changed = db.session.execute(
-        update(OutboxMail)
-        .where(OutboxMail.id == mail.id, OutboxMail.printed_at.is_(None))
-        .values(printed_at=utcnow())
-        .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
-    if changed:
-        audit.record(actor, "letter.printed", mail, kind=mail.kind)
-    db.session.commit()
-    db.session.refresh(mail)
-    return bool(changed)
 
 
 # --- who may download an offer letter ----------------------------------------------
