@@ -8,7 +8,8 @@ audit entry, and queues the family's e-mail in the outbox, all in one transactio
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import uuid
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -469,3 +470,145 @@ def count_by_status(round_id: int | None = None) -> dict[Status, int]:
     if round_id is not None:
         q = q.where(Application.round_id == round_id)
     return {Status(s): n for s, n in db.session.execute(q).all()}
+
+
+# --- parents' use cases ------------------------------------------------------------
+
+
+def submit(actor: User, application: Application) -> StatusEvent:
+    """Submit a draft, checking the stored input again (dates may have passed)."""
+    if application.status != Status.DRAFT:
+        raise InvalidTransition(str(_l("The application can no longer be changed.")))
+    data = input_of(application)
+    validate_input(data, application.child, application.round, existing=application)
+    return transition(application, "submit", actor)
+
+
+def input_of(application: Application) -> ApplicationInput:
+    """The stored application as input (to re-validate or to pre-fill a form)."""
+    return ApplicationInput(
+        child_id=application.child_id,
+        round_id=application.round_id,
+        start_date=application.start_date,
+        care_type=application.care_type,
+        weekly_hours=application.weekly_hours or 0,
+        wishes=[w.facility_id for w in application.wishes],
+        criteria=[(c.rule_id, c.facility_id) for c in application.criteria],
+        remarks=application.remarks or "",
+    )
+
+
+def create_for_siblings(
+    actor: User,
+    children: list[Child],
+    round_: Round,
+    data: ApplicationInput,
+    *,
+    place_together: bool = False,
+    submit: bool = False,
+) -> list[Application]:
+    """File the same wishes for several children of one household in one go.
+
+    With ``place_together`` all applications share one ``sibling_group`` key, which the
+    allocation treats as "place these children at the same facility". All or nothing:
+    one child's error (e.g. the care type does not fit its age) saves none of them.
+    """
+    if not children:
+        raise ValidationFailed({"child_id": [str(_l("Please choose a child."))]})
+    households = {c.household_id for c in children}
+    if len(households) != 1 or len({c.id for c in children}) != len(children):
+        raise ValidationFailed({"child_id": [str(_l("Please choose a child."))]})
+    group = f"sib-{uuid.uuid4().hex[:20]}" if place_together and len(children) > 1 else None
+    errors: dict[str, list[str]] = {}
+    applications = []
+    for child in children:
+        child_data = replace(data, child_id=child.id)
+        care_type = data.care_type
+        if not care_type:
+            suggested = suggested_care_type(child.birth_date, data.start_date)
+            care_type = suggested.value if suggested else ""
+        child_data = replace(child_data, care_type=care_type)
+        try:
+            validate_input(child_data, child, round_)
+        except ValidationFailed as exc:
+            for name, messages in exc.errors.items():
+                for msg in messages:
+                    text = f"{child.first_name}: {msg}" if len(children) > 1 else msg
+                    if text not in errors.get(name, []):
+                        errors.setdefault(name, []).append(text)
+            continue
+        applications.append((child, child_data))
+    if errors:
+        raise ValidationFailed(errors)
+    created = []
+    try:
+        for child, child_data in applications:
+            created.append(
+                create(
+                    actor,
+                    child,
+                    round_,
+                    child_data,
+                    submit=submit,
+                    sibling_group=group,
+                    commit=False,
+                )
+            )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return created
+
+
+def answer(actor: User, application: Application, message: str) -> StatusEvent:
+    """The family answers the office's query; the application goes back to review."""
+    message = (message or "").strip()
+    if len(message) > MAX_REMARKS:
+        raise ValidationFailed(
+            {"message": [str(_l("At most %(n)d characters, please.", n=MAX_REMARKS))]}
+        )
+    return transition(application, "answer", actor, message=message)
+
+
+def withdraw(actor: User | None, application: Application, message: str | None = None) -> None:
+    """Withdraw (or discard a draft). An accepted place is released in the same transaction."""
+    from kita.models import Offer, OfferStatus
+
+    action = "discard_draft" if application.status == Status.DRAFT else "withdraw"
+    now = utcnow()
+    try:
+        transition(application, action, actor, message=message, commit=False)
+        for offer in db.session.scalars(
+            select(Offer).where(
+                Offer.application_id == application.id,
+                Offer.status.in_([OfferStatus.ACCEPTED, OfferStatus.OPEN]),
+            )
+        ).all():
+            old = offer.status
+            offer.status = (
+                OfferStatus.RELEASED if old == OfferStatus.ACCEPTED else OfferStatus.DECLINED
+            )
+            offer.answered_at = offer.answered_at or now
+            audit.record(
+                actor,
+                "offer.released" if old == OfferStatus.ACCEPTED else "offer.declined",
+                offer,
+                reference=application.reference,
+                reason="withdrawn",
+            )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def active_rules() -> list[PriorityRule]:
+    """The office's priority criteria as families see them, in the office's order."""
+    return list(
+        db.session.scalars(
+            select(PriorityRule)
+            .where(PriorityRule.active.is_(True))
+            .order_by(PriorityRule.sort_order, PriorityRule.id)
+        ).all()
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from kita.errors import ValidationFailed
 from kita.extensions import db
@@ -100,3 +101,49 @@ def add_child(
     if commit:
         db.session.commit()
     return child
+
+
+def household_for(user: User) -> Household:
+    """The parent's own household (created on first use)."""
+    household = db.session.scalar(select(Household).where(Household.user_id == user.id))
+    if household is None:
+        household = Household(user_id=user.id, locale=user.locale or "de")
+        db.session.add(household)
+        db.session.commit()
+    return household
+
+
+def update_child(
+    actor: User,
+    child: Child,
+    *,
+    first_name: str,
+    last_name: str,
+    birth_date: date,
+    commit: bool = True,
+) -> Child:
+    errors: dict[str, list[str]] = {}
+    _name_errors(errors, "first_name", first_name)
+    _name_errors(errors, "last_name", last_name)
+    if birth_date > date.today():
+        errors.setdefault("birth_date", []).append(
+            str(_l("The date of birth must not be in the future."))
+        )
+    elif birth_date.year < date.today().year - 15:
+        errors.setdefault("birth_date", []).append(str(_l("Please check the date of birth.")))
+    if errors:
+        raise ValidationFailed(errors)
+    child.first_name, child.last_name = first_name.strip(), last_name.strip()
+    child.birth_date = birth_date
+    audit.record(actor, "child.update", child)
+    if commit:
+        db.session.commit()
+    return child
+
+
+def age_label(child: Child, day: date | None = None) -> str:
+    """The age in years and months (computed, never stored)."""
+    years, months = child.age_on(day or date.today())
+    if years < 0:
+        return str(_l("not born yet"))
+    return str(_l("%(y)d years, %(m)d months", y=years, m=months))
