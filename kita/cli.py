@@ -12,6 +12,10 @@ from kita.models import Facility, OutboxMail, Role
 
 
 def register_cli(app: Flask) -> None:
+    from kita.jobs import scheduler_command
+
+    app.cli.add_command(scheduler_command)
+
     @app.cli.command("demo")
     @click.option(
         "--password",

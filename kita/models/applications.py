@@ -104,6 +104,14 @@ class Application(Base):
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
     legal_hold_reason: Mapped[str | None] = mapped_column(Text)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # yearly re-confirmation of waiting-list entries (kita.services.reminders)
+    reconfirm_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reconfirm_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reconfirm_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reconfirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # retention (kita.services.retention): notice to the family, then pseudonymisation
+    retention_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    pseudonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}

@@ -19,3 +19,6 @@ def index() -> Any:
 
 
 from kita.office import letters as _letters  # noqa: E402,F401  (PDF offer letters)
+
+# background-job pages: outbox failures, retention and legal holds (issue 7)
+from kita.office import mail, retention  # noqa: E402, F401

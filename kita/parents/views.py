@@ -648,3 +648,6 @@ def delete_account() -> Any:
             return redirect(url_for("public.index"))
     status = 422 if request.method == "POST" else 200
     return render_template("parents/delete.html", form=form, blockers=blockers), status
+
+# the yearly waiting-list confirmation (issue 7)
+from kita.parents import reconfirm as _reconfirm  # noqa: E402, F401

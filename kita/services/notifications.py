@@ -313,7 +313,7 @@ def retry_dead(actor: User, mail_id: int) -> OutboxMail:
 
     mail = db.session.get(OutboxMail, mail_id)
     if mail is None:
-        raise NotFound()
+        raise NotFound("not found")
     changed = db.session.execute(
         update(OutboxMail)
         .where(OutboxMail.id == mail_id, OutboxMail.status == MailStatus.DEAD)

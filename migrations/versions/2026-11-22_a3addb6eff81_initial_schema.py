@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 12bb3999a40d
+Revision ID: a3addb6eff81
 Revises: 
-Create Date: 2026-11-22 23:30:38.994668
+Create Date: 2026-11-22 23:31:16.079586
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '12bb3999a40d'
+revision = 'a3addb6eff81'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -270,6 +270,12 @@ def upgrade():
     sa.Column('legal_hold', sa.Boolean(), nullable=False),
     sa.Column('legal_hold_reason', sa.Text(), nullable=True),
     sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('reconfirm_requested_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('reconfirm_due_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('reconfirm_reminded_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('reconfirmed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('retention_notice_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('pseudonymised_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.CheckConstraint('weekly_hours IS NULL OR weekly_hours BETWEEN 1 AND 60', name=op.f('ck_application_hours')),
     sa.ForeignKeyConstraint(['child_id'], ['child.id'], name=op.f('fk_application_child_id_child')),
@@ -282,6 +288,7 @@ def upgrade():
     with op.batch_alter_table('application', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_application_care_type'), ['care_type'], unique=False)
         batch_op.create_index(batch_op.f('ix_application_child_id'), ['child_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_application_pseudonymised_at'), ['pseudonymised_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_application_round_id'), ['round_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_application_sibling_group'), ['sibling_group'], unique=False)
         batch_op.create_index(batch_op.f('ix_application_status'), ['status'], unique=False)
@@ -498,6 +505,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_application_status'))
         batch_op.drop_index(batch_op.f('ix_application_sibling_group'))
         batch_op.drop_index(batch_op.f('ix_application_round_id'))
+        batch_op.drop_index(batch_op.f('ix_application_pseudonymised_at'))
         batch_op.drop_index(batch_op.f('ix_application_child_id'))
         batch_op.drop_index(batch_op.f('ix_application_care_type'))
 
