@@ -36,11 +36,12 @@ def init_app(app: Flask) -> None:
     from kita.admin.views import bp as admin_bp
     from kita.auth.views import bp as auth_bp
     from kita.facility.views import bp as facility_bp
+    from kita.office.claim import bp as claim_bp
     from kita.office.views import bp as office_bp
     from kita.parents.views import bp as parents_bp
     from kita.public.views import bp as public_bp
 
-    for bp in (public_bp, auth_bp, parents_bp, office_bp, facility_bp, admin_bp):
+    for bp in (public_bp, auth_bp, parents_bp, office_bp, facility_bp, admin_bp, claim_bp):
         app.register_blueprint(bp)
     from kita.health import init_app as init_health  # /healthz and request logs
 
