@@ -33,7 +33,15 @@ from kita.models import (
     StatusEvent,
     User,
 )
-from kita.services.applications import ADMIN, FACILITY, OFFICE, PARENT, SYSTEM, TRANSITIONS, transition
+from kita.services.applications import (
+    ADMIN,
+    FACILITY,
+    OFFICE,
+    PARENT,
+    SYSTEM,
+    TRANSITIONS,
+    transition,
+)
 
 KINDS = (PARENT, OFFICE, FACILITY, ADMIN, SYSTEM)
 CASES = list(itertools.product(sorted(TRANSITIONS), list(Status), KINDS))
@@ -207,4 +215,3 @@ def test_stale_copy_loses(ctx: dict[str, Any]) -> None:
         transition(application, "start_review", office, expected=Status.SUBMITTED)
     db.session.rollback()
     assert _rows(application.id)[0] == 1
-
