@@ -8,12 +8,12 @@ PORT ?= 5000
 export FLASK_APP := kita
 
 .PHONY: install translations run demo test check lint typecheck pytest pytest-postgres \
-	audit extract-messages clean
+	audit lock extract-messages clean
 
-$(VENV)/.installed: setup.cfg pyproject.toml
+$(VENV)/.installed: setup.cfg pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[test,dev]"
+	$(PY) -m pip install -q -c requirements.lock -e ".[test,dev]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -35,7 +35,7 @@ test: install
 	@if [ "$$(id -u)" = 0 ]; then bash .ci/system-deps; fi
 	bash .ci/with-services $(MAKE) --no-print-directory check
 
-check: translations lint typecheck pytest pytest-postgres
+check: translations lint typecheck audit pytest pytest-postgres
 
 lint:
 	$(VENV)/bin/ruff check .
@@ -53,8 +53,15 @@ pytest-postgres:
 	elif [ -n "$$CI" ]; then echo "CI needs PostgreSQL (KITA_TEST_POSTGRES_URL)"; exit 1; \
 	else echo "No PostgreSQL available: skipped the PostgreSQL run."; fi
 
+## audit: pip-audit of the pinned dependencies (fails in CI when PyPI cannot be reached)
 audit: install
-	$(VENV)/bin/pip-audit --skip-editable
+	VENV=$(VENV) bash .ci/audit
+
+## lock: re-pin every dependency after a change to setup.cfg (then run make audit)
+lock: install
+	@{ echo "# Pinned versions of every dependency (pip freeze of the test/dev environment)."; \
+	  echo "# Regenerate with \`make lock\` after changing setup.cfg; \`make audit\` checks it (pip-audit)."; \
+	  $(VENV)/bin/pip freeze --exclude-editable | grep -vi '^kitaplatz'; } > requirements.lock
 
 extract-messages: install
 	$(VENV)/bin/pybabel -q extract -F babel.cfg -k _l -o /tmp/kita-messages.pot .

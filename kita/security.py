@@ -1,18 +1,32 @@
-"""Session handling, response headers and the login manager's user loader."""
+"""Session handling, response headers, the login manager's user loader, and the
+mandatory second factor for staff. See docs/security.md for what is protected how."""
 
 from __future__ import annotations
 
 import secrets
 import time
 
-from flask import Flask, Response, current_app, g, request, session
+from flask import Flask, Response, current_app, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kita.extensions import db, login_manager
 from kita.models import User
 
+#: endpoints a staff member without the mandatory second factor may still reach
+ENROLMENT_ENDPOINTS = frozenset(
+    {"auth.two_factor", "auth.logout", "static", "public.privacy", "public.accessibility"}
+)
+
 
 def init_app(app: Flask) -> None:
+    proxies = int(app.config.get("PROXY_FIX_X_FOR") or 0)
+    if proxies:
+        # behind a reverse proxy: the client address (rate limits, audit log) and the scheme
+        # come from X-Forwarded-For / -Proto set by exactly ``proxies`` trusted proxies
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0, x_prefix=0
+        )
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     login_manager.session_protection = "basic"
@@ -48,6 +62,18 @@ def init_app(app: Flask) -> None:
             return
         session["seen"] = now
 
+    @app.before_request
+    def _mandatory_second_factor() -> Response | None:
+        if not current_user.is_authenticated or not current_user.is_staff:
+            return None
+        if request.endpoint in ENROLMENT_ENDPOINTS:
+            return None
+        from kita.services import security as security_service
+
+        if security_service.must_enrol(current_user):
+            return redirect(url_for("auth.two_factor"))  # type: ignore[return-value]
+        return None
+
     @app.after_request
     def _headers(response: Response) -> Response:
         nonce = getattr(g, "csp_nonce", "")
@@ -63,7 +89,10 @@ def init_app(app: Flask) -> None:
         response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
         if current_app.config.get("HSTS"):
             response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-        if current_user.is_authenticated and not request.path.startswith("/static/"):
+        if not request.path.startswith("/static/") and (
+            current_user.is_authenticated or request.blueprint == "auth"
+        ):
+            # personal pages and pages with tokens in the address stay out of every cache
             response.headers["Cache-Control"] = "no-store"
         response.headers["X-Request-Id"] = getattr(g, "request_id", "")
         return response

@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField
+from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from kita.services.accounts import MAX_PASSWORD
@@ -77,3 +77,16 @@ class ChangePasswordForm(FlaskForm):
             EqualTo("new_password", message=_l("The passwords do not match.")),
         ],
     )
+
+
+class TotpForm(FlaskForm):
+    code = StringField(
+        _l("Six-digit code"),
+        validators=[DataRequired(message=_l("Please enter the code.")), Length(max=20)],
+        description=_l("The code your authenticator app shows for Kitaplatz."),
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+
+
+class TotpPolicyForm(FlaskForm):
+    required = BooleanField(_l("Second factor mandatory for all staff accounts"))

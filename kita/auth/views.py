@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     redirect,
@@ -24,6 +25,8 @@ from kita.auth.forms import (
     RegisterForm,
     ResetForm,
     ResetRequestForm,
+    TotpForm,
+    TotpPolicyForm,
 )
 from kita.errors import DomainError, ValidationFailed
 from kita.extensions import limiter
@@ -31,6 +34,7 @@ from kita.forms import ConfirmForm, apply_errors, safe_next
 from kita.i18n import current_locale
 from kita.models import Role, User
 from kita.services import accounts
+from kita.services import security as security_service
 
 bp = Blueprint("auth", __name__)
 
@@ -93,13 +97,17 @@ def login() -> Any:
             form.form_errors.append(exc.message)
             return render_template("auth/login.html", form=form), 429
         if user is not None:
-            lang = session.get("lang")
-            session.clear()
-            if lang:
-                session["lang"] = lang
-            login_user(user)
-            session["seen"] = time.time()
             target = safe_next(request.args.get("next"))
+            if user.totp_enabled and security_service.can_use_totp(user):
+                _fresh_session()
+                session[PENDING] = {
+                    "uid": user.id,
+                    "ver": user.session_version,
+                    "at": time.time(),
+                    "next": target,
+                }
+                return redirect(url_for("auth.login_code"))
+            _complete_login(user)
             return redirect(target or home_url(user))
         form.form_errors.append(
             _("E-mail or password is wrong, or the address is not confirmed yet.")
@@ -108,6 +116,126 @@ def login() -> Any:
     elif request.method == "POST":
         status = 422
     return render_template("auth/login.html", form=form), status
+
+
+PENDING = "pending_2fa"
+PENDING_SECONDS = 300
+
+
+def _fresh_session() -> None:
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+
+
+def _complete_login(user: User) -> None:
+    _fresh_session()
+    login_user(user)
+    session["seen"] = time.time()
+
+
+def _pending_user() -> User | None:
+    """The staff member who passed the password step in this session, for 5 minutes."""
+    pending = session.get(PENDING)
+    if not isinstance(pending, dict):
+        return None
+    if time.time() - float(pending.get("at", 0)) > PENDING_SECONDS:
+        session.pop(PENDING, None)
+        return None
+    user = accounts.get_user(pending.get("uid"))
+    if user is None or user.session_version != pending.get("ver") or not user.is_active:
+        return None
+    return user
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit(
+    _login_rate_limit,
+    methods=["POST"],
+    deduct_when=lambda response: response.status_code != 302,
+)
+def login_code() -> Any:
+    """Second step for staff with a second factor: the code from the authenticator app."""
+    user = _pending_user()
+    if user is None:
+        return redirect(url_for("auth.login"))
+    form = TotpForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            security_service.verify(user, form.code.data)
+        except security_service.TotpThrottled as exc:
+            apply_errors(form, exc)
+            return render_template("auth/login_code.html", form=form), 429
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+            status = 401
+        else:
+            target = session.get(PENDING, {}).get("next")
+            _complete_login(user)
+            return redirect(safe_next(target) or home_url(user))
+    elif request.method == "POST":
+        status = 422
+    return render_template("auth/login_code.html", form=form), status
+
+
+@bp.route("/account/two-factor", methods=["GET", "POST"])
+@login_required
+def two_factor() -> Any:
+    """Set up (or switch off) the second factor; office and admin also set the policy."""
+    user = current_user._get_current_object()
+    if not security_service.can_use_totp(user):
+        abort(404)
+    form = TotpForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            if user.totp_enabled:
+                security_service.disable(user, form.code.data)
+                message = _("The second factor is switched off.")
+            else:
+                security_service.enable(user, form.code.data)
+                message = _("The second factor is active. You will be asked for a code at login.")
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+            status = 422
+        else:
+            login_user(user)  # this session continues with the new session version
+            session["seen"] = time.time()
+            flash(message, "success")
+            return redirect(url_for("auth.two_factor"))
+    elif request.method == "POST":
+        status = 422
+    secret = None if user.totp_enabled else security_service.start_enrolment(user)
+    policy_form = None
+    if user.role in security_service.POLICY_ROLES:
+        policy_form = TotpPolicyForm(
+            formdata=None, data={"required": security_service.staff_totp_required()}
+        )
+    return render_template(
+        "auth/two_factor.html",
+        form=form,
+        policy_form=policy_form,
+        secret=secret,
+        secret_grouped=security_service.grouped(secret) if secret else None,
+        uri=security_service.provisioning_uri(user) if secret else None,
+        required=security_service.must_enrol(user),
+        mandatory=security_service.staff_totp_required(),
+    ), status
+
+
+@bp.route("/account/two-factor/policy", methods=["POST"])
+@login_required
+def two_factor_policy() -> Any:
+    user = current_user._get_current_object()
+    if user.role not in security_service.POLICY_ROLES:
+        abort(404)
+    form = TotpPolicyForm()
+    if form.validate_on_submit():
+        security_service.set_staff_totp_required(user, bool(form.required.data))
+        flash(_("Settings saved."), "success")
+    return redirect(url_for("auth.two_factor"))
 
 
 @bp.route("/logout", methods=["POST"])

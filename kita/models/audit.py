@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Integer, String, Text, event
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from kita.models.base import Base, UTCDateTime, utcnow
 
@@ -40,4 +40,28 @@ def _refuse_update(mapper, connection, target) -> None:  # type: ignore[no-untyp
 
 @event.listens_for(AuditEvent, "before_delete")
 def _refuse_delete(mapper, connection, target) -> None:  # type: ignore[no-untyped-def]
+    raise AuditImmutable("audit rows are append-only")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_changes(state) -> None:  # type: ignore[no-untyped-def]
+    """Bulk UPDATE/DELETE statements bypass the mapper events above: refuse them too.
+
+    Allowed: the retention job (``execution_options(audit_retention=True)``) and unlinking
+    a deleted account (setting only ``actor_id`` to NULL; ``actor_ref`` stays).
+    """
+    if not (state.is_update or state.is_delete):
+        return
+    table = getattr(state.statement, "table", None)
+    if getattr(table, "name", None) != AuditEvent.__tablename__:
+        return
+    if state.execution_options.get("audit_retention"):
+        return
+    if state.is_update:
+        values = getattr(state.statement, "_values", None) or {}
+        names = {getattr(k, "key", getattr(k, "name", str(k))) for k in values}
+        if names == {"actor_id"} and all(
+            getattr(v, "value", None) is None for v in values.values()
+        ):
+            return
     raise AuditImmutable("audit rows are append-only")

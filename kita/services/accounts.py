@@ -100,6 +100,13 @@ def _check_password(password: str, email: str | None, field: str = "password") -
         raise ValidationFailed({field: problems})
 
 
+def get_user(user_id: object) -> User | None:
+    try:
+        return db.session.get(User, int(user_id))  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+
+
 def get_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalize_email(email)))
 
@@ -187,7 +194,9 @@ def authenticate(email: str, password: str) -> User | None:
         db.session.commit()
         return None
     user.last_login_at = utcnow()
-    db.session.execute(delete(FailedLogin).where(FailedLogin.email == email))
+    if not (user.totp_enabled and user.is_staff):
+        # with a second factor the counter is cleared only once the code is right too
+        db.session.execute(delete(FailedLogin).where(FailedLogin.email == email))
     audit.record(user, "account.login", user)
     db.session.commit()
     return user
