@@ -6,7 +6,9 @@ Reuse these in every browser test:
   are exercised) served by werkzeug in a thread on a free port; ``.url``, ``.app``.
   The fixtures ``app`` / ``db`` / ``municipality`` / ``make_user`` of tests/conftest.py
   work against the same database (``app`` is overridden here), so data can be created
-  through services before driving the browser.
+  through services before driving the browser. End the test's own transaction before
+  the browser acts (``db.session.commit(); db.session.close()``): on SQLite every
+  transaction holds the write lock (BEGIN IMMEDIATE) and the server would wait for it.
 - ``browser`` (session-wide Chromium), ``page`` (1280x900) and ``phone_page`` (360x740),
   both German (``de-DE``), default timeout 10 s.
 - ``shot(page, name)``: full-page screenshot to ``screenshots/<test-name>/<name>.png``.
