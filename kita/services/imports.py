@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from kita.errors import ValidationFailed
 from kita.extensions import db
@@ -25,6 +25,7 @@ from kita.models import (
     Guardian,
     Household,
     PriorityRule,
+    ReferenceCounter,
     Round,
     Source,
     Status,
@@ -320,6 +321,7 @@ def run(actor: User, data: bytes | str, round_: Round) -> Preview:
         )
     try:
         households: dict[tuple[str, str, str], Household] = {}
+        children: list[Child] = []
         for row in result.rows:
             household = households.get(row.household_key)
             if household is None:
@@ -340,9 +342,13 @@ def run(actor: User, data: bytes | str, round_: Round) -> Preview:
                 households[row.household_key] = household
             child = Child(first_name=row.child[0], last_name=row.child[1], birth_date=row.child[2])
             household.children.append(child)
-            db.session.flush()
+            children.append(child)
+        db.session.flush()
+        references = _reserve_references(round_.care_start_from.year, len(result.rows))
+        created: list[Application] = []
+        for row, child, reference in zip(result.rows, children, references, strict=True):
             application = Application(
-                reference=applications.next_reference(round_.care_start_from.year),
+                reference=reference,
                 child_id=child.id,
                 round_id=round_.id,
                 status=Status.DRAFT,
@@ -360,16 +366,19 @@ def run(actor: User, data: bytes | str, round_: Round) -> Preview:
                     ApplicationCriterion(rule_id=rule_id, facility_id=crit_fid)
                 )
             db.session.add(application)
-            db.session.flush()
-            db.session.add(
-                StatusEvent(
-                    application_id=application.id,
-                    action="create",
-                    from_status=None,
-                    to_status=Status.DRAFT,
-                    actor_id=actor.id,
-                )
+            created.append(application)
+        db.session.flush()
+        db.session.add_all(
+            StatusEvent(
+                application_id=a.id,
+                action="create",
+                from_status=None,
+                to_status=Status.DRAFT,
+                actor_id=actor.id,
             )
+            for a in created
+        )
+        for row, application in zip(result.rows, created, strict=True):
             applications.transition(application, "submit", actor, commit=False, notify=False)
             if row.submitted_at is not None:
                 application.submitted_at = row.submitted_at
@@ -385,3 +394,20 @@ def run(actor: User, data: bytes | str, round_: Round) -> Preview:
         db.session.rollback()
         raise
     return result
+
+
+def _reserve_references(year: int, n: int) -> list[str]:
+    """``n`` consecutive reference numbers of ``year`` in one update (no gaps)."""
+    row = db.session.execute(
+        update(ReferenceCounter)
+        .where(ReferenceCounter.year == year)
+        .values(last_number=ReferenceCounter.last_number + n)
+        .returning(ReferenceCounter.last_number)
+    ).first()
+    if row is None:
+        db.session.add(ReferenceCounter(year=year, last_number=n))
+        db.session.flush()
+        last = n
+    else:
+        last = row[0]
+    return [f"KV-{year}-{number:05d}" for number in range(last - n + 1, last + 1)]
