@@ -338,3 +338,6 @@ from kita.office import manage  # noqa: E402, F401
 
 if find_spec("kita.office.runs") is not None:  # the allocation run pages (their own issue)
     import_module("kita.office.runs")
+
+# background-job pages: outbox failures, retention and legal holds (issue 7)
+from kita.office import mail, retention  # noqa: E402, F401
