@@ -161,7 +161,7 @@ def test_smtp_down_then_back_and_scheduler_killed_mid_batch(
 
         holder = wait_for(lambda: _holder(app), 10, "a lock holder")
         running, waiting = (first, second) if f":{first.pid}:" in holder else (second, first)
-        assert "waiting" in log_of(waiting)
+        wait_for(lambda: "another scheduler holds the lock" in log_of(waiting), 30, "waiting")
 
         # the server is back; kill the sending scheduler in the middle of the batch
         sink.start()
