@@ -28,6 +28,12 @@ def guard_role(bp: Blueprint, roles: Iterable[Role]) -> None:
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
         if current_user.role not in allowed:
+            from kita.services import audit
+
+            # a role knocking on another role's pages is a denial worth recording
+            audit.record_now(
+                current_user, "access.denied", object_type="route", object_id=request.endpoint
+            )
             abort(403)
         return None
 

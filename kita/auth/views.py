@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     redirect,
@@ -35,6 +34,7 @@ from kita.i18n import current_locale
 from kita.models import Role, User
 from kita.services import accounts
 from kita.services import security as security_service
+from kita.services.permissions import deny
 
 bp = Blueprint("auth", __name__)
 
@@ -186,7 +186,7 @@ def two_factor() -> Any:
     """Set up (or switch off) the second factor; office and admin also set the policy."""
     user = current_user._get_current_object()
     if not security_service.can_use_totp(user):
-        abort(404)
+        deny(user, "two_factor", user.id)
     form = TotpForm()
     status = 200
     if form.validate_on_submit():
@@ -230,7 +230,7 @@ def two_factor() -> Any:
 def two_factor_policy() -> Any:
     user = current_user._get_current_object()
     if user.role not in security_service.POLICY_ROLES:
-        abort(404)
+        deny(user, "setting", security_service.STAFF_TOTP_REQUIRED)
     form = TotpPolicyForm()
     if form.validate_on_submit():
         security_service.set_staff_totp_required(user, bool(form.required.data))
