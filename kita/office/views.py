@@ -340,4 +340,5 @@ if find_spec("kita.office.runs") is not None:  # the allocation run pages (their
     import_module("kita.office.runs")
 
 # background-job pages: outbox failures, retention and legal holds (issue 7)
+from kita.office import letters as _letters  # noqa: E402,F401  (PDF offer letters)
 from kita.office import mail, retention  # noqa: E402, F401

@@ -651,3 +651,4 @@ def delete_account() -> Any:
 
 # the yearly waiting-list confirmation (issue 7)
 from kita.parents import reconfirm as _reconfirm  # noqa: E402, F401
+from kita.parents import letters as _letters  # noqa: E402,F401  (PDF offer letters)
