@@ -61,14 +61,22 @@ def send_outbox() -> dict[str, int]:
             return total
 
 
-def expire_offers() -> int | None:
+def expire_offers() -> int:
     from kita.services import offers
 
-    expire_due = getattr(offers, "expire_due", None)
-    if expire_due is None:  # pragma: no cover - the offers service predates this job
-        log.warning("kita.services.offers.expire_due is missing; offers do not expire")
-        return None
-    return int(expire_due(utcnow()))
+    return int(offers.expire_due(utcnow()))
+
+
+def draw_lotteries() -> int:
+    from kita.services.rules import draw_due_lotteries
+
+    return draw_due_lotteries()
+
+
+def fail_stale_runs() -> int:
+    from kita.services.allocation_runs import fail_stale_runs
+
+    return fail_stale_runs()
 
 
 def offer_reminders() -> int:
@@ -106,6 +114,8 @@ JOBS: tuple[Job, ...] = (
     Job("offer_reminders", offer_reminders, "interval", {"minutes": 15}, "offer reminders"),
     Job("reconfirmation", reconfirmation, "interval", {"hours": 1}, "waiting-list check"),
     Job("retention", retention, "cron", {"hour": 3, "minute": 17}, "delete old data"),
+    Job("draw_lotteries", draw_lotteries, "interval", {"minutes": 30}, "draw due lotteries"),
+    Job("fail_stale_runs", fail_stale_runs, "interval", {"minutes": 2}, "interrupted runs"),
 )
 
 

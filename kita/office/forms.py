@@ -124,6 +124,14 @@ class RoundForm(FlaskForm):
             ("submission", _l("Order of submission")),
         ],
     )
+    reconfirmation_date = DateField(
+        _l("Re-confirmation of the waiting list"),
+        validators=[Optional()],
+        description=_l(
+            "On this day every family on the waiting list is asked to confirm that it still "
+            "needs a place; entries without an answer are withdrawn after a notice."
+        ),
+    )
     submit = SubmitField(_l("Save"))
 
 

@@ -309,6 +309,7 @@ def round_edit(round_id: int | None = None) -> Any:
             application_deadline=form.application_deadline.data,  # type: ignore[arg-type]
             offer_response_days=form.offer_response_days.data or 0,
             tiebreak_method=form.tiebreak_method.data or "lottery",
+            reconfirmation_date=form.reconfirmation_date.data,
         )
         try:
             rounds.save_round(current_user, data, round_)

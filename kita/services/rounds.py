@@ -22,6 +22,8 @@ class RoundInput:
     application_deadline: date
     offer_response_days: int = 14
     tiebreak_method: TiebreakMethod | str = TiebreakMethod.LOTTERY
+    #: the yearly day on which waiting-list entries are asked to re-confirm (optional)
+    reconfirmation_date: date | None = None
 
 
 def all_rounds() -> list[Round]:
@@ -55,6 +57,13 @@ def save_round(actor: User, data: RoundInput, round_: Round | None = None) -> Ro
         errors["application_deadline"] = [
             str(_l("The deadline must be before the first care start date."))
         ]
+    if (
+        data.reconfirmation_date is not None
+        and data.reconfirmation_date < data.application_deadline
+    ):
+        errors["reconfirmation_date"] = [
+            str(_l("The re-confirmation must be after the application deadline."))
+        ]
     if not (1 <= (data.offer_response_days or 0) <= 90):
         errors["offer_response_days"] = [str(_l("Between 1 and 90 days, please."))]
     method = TiebreakMethod(data.tiebreak_method)
@@ -85,6 +94,7 @@ def save_round(actor: User, data: RoundInput, round_: Round | None = None) -> Ro
     round_.application_deadline = data.application_deadline
     round_.offer_response_days = data.offer_response_days
     round_.tiebreak_method = method
+    round_.reconfirmation_date = data.reconfirmation_date
     db.session.flush()
     audit.record(
         actor,
