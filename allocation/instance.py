@@ -11,6 +11,7 @@ then the child id).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 
 from .model import CARE_TYPES, Problem, Status
 
@@ -44,6 +45,8 @@ class Instance:
     lock: tuple[int, ...]
     group: tuple[int, ...]
     groups: tuple[tuple[int, ...], ...]
+    group_named: tuple[bool, ...]
+    n_wishes: tuple[int, ...]
     banned: frozenset[tuple[int, int]]
     infeasible: str | None
 
@@ -67,91 +70,115 @@ def build_instance(problem: Problem) -> Instance:
         for ct, seats in fac.capacity:
             cap[fi * NCT + ct_idx[ct]] = seats
 
-    children = sorted(problem.children, key=lambda c: c.id)
+    children = sorted(problem.children, key=attrgetter("id"))
     child_ids = tuple(c.id for c in children)
-    cidx = {c: i for i, c in enumerate(child_ids)}
     n = len(children)
-    lottery_order = sorted(range(n), key=lambda i: (children[i].tiebreak, children[i].id))
+    tiebreak = tuple(c.tiebreak for c in children)
+    # children are in id order, so a stable sort by tiebreak orders by (tiebreak, id)
+    lottery_order = sorted(range(n), key=tiebreak.__getitem__)
     lottery = [0] * n
     for pos, i in enumerate(lottery_order):
         lottery[i] = pos
 
     banned: set[tuple[int, int]] = set()
-    for b in problem.bans:
-        banned.add((cidx[b.child], fidx[b.facility]))
+    if problem.bans:
+        cidx = {c: i for i, c in enumerate(child_ids)}
+        for b in problem.bans:
+            banned.add((cidx[b.child], fidx[b.facility]))
 
     infeasible: str | None = None
     lock = [-1] * n
-    for lk in problem.locks:
-        i, f = cidx[lk.child], fidx[lk.facility]
-        if lock[i] not in (-1, f):
-            infeasible = f"child '{lk.child}' is locked at two facilities"
-        lock[i] = f
-        if (i, f) in banned:
-            infeasible = f"child '{lk.child}' is locked at banned facility '{lk.facility}'"
+    if problem.locks:
+        cidx = {c: i for i, c in enumerate(child_ids)}
+        for lk in problem.locks:
+            i, f = cidx[lk.child], fidx[lk.facility]
+            if lock[i] not in (-1, f):
+                infeasible = f"child '{lk.child}' is locked at two facilities"
+            lock[i] = f
+            if (i, f) in banned:
+                infeasible = f"child '{lk.child}' is locked at banned facility '{lk.facility}'"
 
     pmin, pmax = 0, 0
     for c in children:
-        for _, p in c.priority:
-            pmin, pmax = min(pmin, p), max(pmax, p)
+        if c.priority:
+            values = [p for _, p in c.priority]
+            pmin, pmax = min(pmin, *values), max(pmax, *values)
     span = pmax - pmin + 1
     hold_weight = span * n
+    top = hold_weight + pmax * n
 
-    care: list[int] = []
+    care = [ct_idx[c.care_type] for c in children]
     hold: list[int] = []
     wish_fac: list[tuple[int, ...]] = []
     wish_rank: list[tuple[int, ...]] = []
     wish_points: list[tuple[int, ...]] = []
     wish_key: list[tuple[int, ...]] = []
+    n_wishes: list[int] = []
+    ranks_of_len = [tuple(range(1, k + 1)) for k in range(9)]
+    zeros_of_len = [(0,) * k for k in range(9)]
     group_index: dict[str, int] = {}
     group_members: list[list[int]] = []
     group: list[int] = []
+    group_named: list[bool] = []
     for i, c in enumerate(children):
-        care.append(ct_idx[c.care_type])
-        h = fidx[c.holds] if c.holds is not None else -1
-        if h >= 0 and (i, h) in banned:
-            infeasible = f"child '{c.id}' holds a place at banned facility '{c.holds}'"
-        if (
-            h >= 0
-            and lock[i] >= 0
-            and c.wishes.index(c.holds or "") < c.wishes.index(fac_ids[lock[i]])
-        ):
-            infeasible = f"child '{c.id}' is locked at a worse wish than the place it holds"
+        wishes = c.wishes
+        nw = len(wishes)
+        n_wishes.append(nw)
+        h = -1
+        if c.holds is not None:
+            h = fidx[c.holds]
+            if (i, h) in banned:
+                infeasible = f"child '{c.id}' holds a place at banned facility '{c.holds}'"
+            if lock[i] >= 0 and wishes.index(c.holds) < wishes.index(fac_ids[lock[i]]):
+                infeasible = f"child '{c.id}' is locked at a worse wish than the place it holds"
         hold.append(h)
-        pts = dict(c.priority)
-        fs: list[int] = []
-        rs: list[int] = []
-        ps: list[int] = []
-        ks: list[int] = []
-        for rank, fid in enumerate(c.wishes, start=1):
-            f = fidx[fid]
-            if (i, f) in banned:
-                continue
-            p = pts.get(fid, 0)
-            fs.append(f)
-            rs.append(rank)
-            ps.append(p)
-            ks.append((0 if f == h else hold_weight) + (pmax - p) * n + lottery[i])
-        wish_fac.append(tuple(fs))
-        wish_rank.append(tuple(rs))
-        wish_points.append(tuple(ps))
-        wish_key.append(tuple(ks))
-        if c.sibling_group is None:
+        fs = tuple([fidx[w] for w in wishes])
+        base = top + lottery[i]
+        if banned and any((i, f) in banned for f in fs):
+            pts = dict(c.priority)
+            kept = [
+                (f, r, pts.get(w, 0)) for r, (f, w) in enumerate(zip(fs, wishes, strict=True), 1)
+            ]
+            kept = [t for t in kept if (i, t[0]) not in banned]
+            fs = tuple(t[0] for t in kept)
+            rs = tuple(t[1] for t in kept)
+            ps = tuple(t[2] for t in kept)
+        else:
+            rs = ranks_of_len[nw] if nw < len(ranks_of_len) else tuple(range(1, nw + 1))
+            if c.priority:
+                pts = dict(c.priority)
+                ps = tuple([pts.get(w, 0) for w in wishes])
+            else:
+                ps = zeros_of_len[nw] if nw < len(zeros_of_len) else (0,) * nw
+        if h >= 0 and h in fs:
+            ks = [base - p * n for p in ps]
+            ks[fs.index(h)] -= hold_weight
+            wish_key.append(tuple(ks))
+        else:
+            wish_key.append(tuple([base - p * n for p in ps]))
+        wish_fac.append(fs)
+        wish_rank.append(rs)
+        wish_points.append(ps)
+        sg = c.sibling_group
+        if sg is None:
             group.append(len(group_members))
             group_members.append([i])
+            group_named.append(False)
         else:
-            g = group_index.setdefault(c.sibling_group, len(group_members))
+            g = group_index.setdefault(sg, len(group_members))
             if g == len(group_members):
                 group_members.append([])
+                group_named.append(True)
             group_members[g].append(i)
             group.append(g)
 
     rcap = list(cap)
-    for i in range(n):
-        if lock[i] >= 0:
-            rcap[lock[i] * NCT + care[i]] -= 1
-    if any(r < 0 for r in rcap):
-        infeasible = "more locks than seats at a facility"
+    if problem.locks:
+        for i in range(n):
+            if lock[i] >= 0:
+                rcap[lock[i] * NCT + care[i]] -= 1
+        if any(r < 0 for r in rcap):
+            infeasible = "more locks than seats at a facility"
 
     return Instance(
         problem=problem,
@@ -164,11 +191,13 @@ def build_instance(problem: Problem) -> Instance:
         wish_rank=tuple(wish_rank),
         wish_points=tuple(wish_points),
         wish_key=tuple(wish_key),
-        tiebreak=tuple(c.tiebreak for c in children),
+        tiebreak=tiebreak,
         hold=tuple(hold),
         lock=tuple(lock),
         group=tuple(group),
         groups=tuple(tuple(m) for m in group_members),
+        group_named=tuple(group_named),
+        n_wishes=tuple(n_wishes),
         banned=frozenset(banned),
         infeasible=infeasible,
     )

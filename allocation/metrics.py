@@ -1,10 +1,13 @@
 """Figures computed from an assignment alone: blocking pairs by kind, cutoffs, stats.
 
-These never trust the solver: every figure is recomputed from the final assignment.
+These never trust the solver: every figure is recomputed from the final assignment. Every
+pass is linear in the number of wishes, over flat per-node arrays (``node = facility * 3 +
+care type``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .instance import NCT, Instance
@@ -30,48 +33,83 @@ def rank_of(inst: Instance, i: int, f: int) -> int | None:
     return inst.wish_rank[i][inst.wish_fac[i].index(f)]
 
 
+def positions(inst: Instance, assign: Sequence[int]) -> list[int]:
+    """Per child: the index of its facility in its (ban-free) wish list, ``-1`` if unplaced."""
+    wish_fac = inst.wish_fac
+    return [wish_fac[i].index(f) if f >= 0 else -1 for i, f in enumerate(assign)]
+
+
 @dataclass
-class NodeState:
-    """Occupancy of one (facility, care type) under an assignment."""
+class NodeStates:
+    """Occupancy of every (facility, care type) under an assignment, as flat arrays.
 
-    total: int = 0
-    worst_key: int = -1
-    worst_child: int = -1
-    min_points: int | None = None
-    max_key_by_points: dict[int, int] | None = None
+    ``worst_*`` is the admitted non-locked child of lowest effective priority;
+    ``min_points`` and ``max_key_by_points`` range over admitted children that are neither
+    locked nor holding their place there (only they can be envied); ``reserved`` counts
+    locked children and holders at their held place.
+    """
+
+    pos: list[int]
+    total: list[int]
+    worst_key: list[int]
+    worst_child: list[int]
+    min_points: list[int | None]
+    max_key_by_points: list[dict[int, int] | None]
+    reserved: list[int]
 
 
-def node_states(inst: Instance, assign: list[int]) -> dict[int, NodeState]:
-    states: dict[int, NodeState] = {}
+def node_states(inst: Instance, assign: Sequence[int]) -> NodeStates:
+    nn = len(inst.cap)
+    pos = positions(inst, assign)
+    total = [0] * nn
+    worst_key = [-1] * nn
+    worst_child = [-1] * nn
+    min_points: list[int | None] = [None] * nn
+    by_points: list[dict[int, int] | None] = [None] * nn
+    reserved = [0] * nn
+    care = inst.care
+    lock = inst.lock
+    hold = inst.hold
+    wish_key = inst.wish_key
+    wish_points = inst.wish_points
     for i, f in enumerate(assign):
         if f < 0:
             continue
-        node = f * NCT + inst.care[i]
-        st = states.get(node)
-        if st is None:
-            st = states[node] = NodeState()
-        st.total += 1
-        if inst.lock[i] >= 0:
+        node = f * NCT + care[i]
+        total[node] += 1
+        if lock[i] >= 0:
+            reserved[node] += 1
             continue
-        k = inst.wish_fac[i].index(f)
-        key = inst.wish_key[i][k]
-        if key > st.worst_key:
-            st.worst_key = key
-            st.worst_child = i
-        if inst.hold[i] == f:
+        k = pos[i]
+        key = wish_key[i][k]
+        if key > worst_key[node]:
+            worst_key[node] = key
+            worst_child[node] = i
+        if hold[i] == f:
+            reserved[node] += 1
             continue
-        p = inst.wish_points[i][k]
-        if st.min_points is None or p < st.min_points:
-            st.min_points = p
-        if st.max_key_by_points is None:
-            st.max_key_by_points = {}
-        if key > st.max_key_by_points.get(p, -1):
-            st.max_key_by_points[p] = key
-    return states
+        p = wish_points[i][k]
+        mp = min_points[node]
+        if mp is None or p < mp:
+            min_points[node] = p
+        d = by_points[node]
+        if d is None:
+            by_points[node] = {p: key}
+        elif key > d.get(p, -1):
+            d[p] = key
+    return NodeStates(
+        pos=pos,
+        total=total,
+        worst_key=worst_key,
+        worst_child=worst_child,
+        min_points=min_points,
+        max_key_by_points=by_points,
+        reserved=reserved,
+    )
 
 
 def blocking_pairs(
-    inst: Instance, assign: list[int], states: dict[int, NodeState] | None = None
+    inst: Instance, assign: Sequence[int], states: NodeStates | None = None
 ) -> list[tuple[int, int, BlockingKind]]:
     """All blocking pairs (child, facility, kind), each pair counted once.
 
@@ -81,37 +119,54 @@ def blocking_pairs(
     """
     if states is None:
         states = node_states(inst, assign)
+    pos = states.pos
+    total = states.total
+    min_points = states.min_points
+    by_points = states.max_key_by_points
+    cap = inst.cap
+    care = inst.care
+    lock = inst.lock
+    wish_fac = inst.wish_fac
+    wish_points = inst.wish_points
+    wish_key = inst.wish_key
     out: list[tuple[int, int, BlockingKind]] = []
     for i in range(inst.n):
-        if inst.lock[i] >= 0:
+        k_end = pos[i]
+        if k_end == 0 or lock[i] >= 0:
             continue
-        fs = inst.wish_fac[i]
-        a = assign[i]
-        for k, f in enumerate(fs):
-            if f == a:
-                break
-            node = f * NCT + inst.care[i]
-            seats = inst.cap[node]
+        fs = wish_fac[i]
+        if k_end < 0:
+            k_end = len(fs)
+        ct = care[i]
+        first = len(out)
+        for k in range(k_end):
+            f = fs[k]
+            node = f * NCT + ct
+            seats = cap[node]
             if seats <= 0:
                 continue
-            st = states.get(node)
-            total = st.total if st is not None else 0
-            if total < seats:
+            if total[node] < seats:
                 out.append((i, f, "wasted_seat"))
                 continue
-            if st is None or st.max_key_by_points is None or st.min_points is None:
+            mp = min_points[node]
+            if mp is None:
                 continue
-            p = inst.wish_points[i][k]
-            if st.min_points < p:
+            p = wish_points[i][k]
+            if mp < p:
                 out.append((i, f, "envy_points"))
-            elif st.max_key_by_points.get(p, -1) > inst.wish_key[i][k]:
-                out.append((i, f, "envy_lottery"))
-    out.sort(key=lambda t: (inst.child_ids[t[0]], inst.fac_ids[t[1]]))
+            else:
+                d = by_points[node]
+                if d is not None and d.get(p, -1) > wish_key[i][k]:
+                    out.append((i, f, "envy_lottery"))
+        if len(out) - first > 1:
+            # children are in id order already; within a child, order by facility id
+            fac_ids = inst.fac_ids
+            out[first:] = sorted(out[first:], key=lambda t: fac_ids[t[1]])
     return out
 
 
 def cutoffs(
-    inst: Instance, assign: list[int], states: dict[int, NodeState] | None = None
+    inst: Instance, assign: Sequence[int], states: NodeStates | None = None
 ) -> list[Cutoff]:
     if states is None:
         states = node_states(inst, assign)
@@ -122,17 +177,15 @@ def cutoffs(
             if seats <= 0:
                 continue
             node = f * NCT + ct_idx[ct]
-            st = states.get(node)
-            if st is None or st.total < seats or st.worst_child < 0:
+            d = states.worst_child[node]
+            if states.total[node] < seats or d < 0:
                 out.append(Cutoff(facility=fac.id, care_type=ct, priority=None, tiebreak=None))
                 continue
-            d = st.worst_child
-            k = inst.wish_fac[d].index(f)
             out.append(
                 Cutoff(
                     facility=fac.id,
                     care_type=ct,
-                    priority=inst.wish_points[d][k],
+                    priority=inst.wish_points[d][states.pos[d]],
                     tiebreak=inst.tiebreak[d],
                 )
             )
@@ -140,31 +193,46 @@ def cutoffs(
 
 
 def figures(
-    inst: Instance, assign: list[int], blocking: list[tuple[int, int, BlockingKind]]
+    inst: Instance,
+    assign: Sequence[int],
+    blocking: list[tuple[int, int, BlockingKind]],
+    pos: list[int] | None = None,
 ) -> Figures:
+    if pos is None:
+        pos = positions(inst, assign)
     placed = first = rank_sum = 0
-    for i, f in enumerate(assign):
-        r = rank_of(inst, i, f)
-        if r is None:
+    wish_rank = inst.wish_rank
+    for i, k in enumerate(pos):
+        if k < 0:
             continue
+        r = wish_rank[i][k]
         placed += 1
         rank_sum += r
         if r == 1:
             first += 1
-    kinds = [k for _, _, k in blocking]
-    members: dict[str, list[int]] = {}
-    for i, c in enumerate(sorted(inst.problem.children, key=lambda c: c.id)):
-        if c.sibling_group is not None:
-            members.setdefault(c.sibling_group, []).append(i)
-    unplaced = sum(1 for ms in members.values() if any(assign[i] < 0 for i in ms))
+    wasted = points = lottery = 0
+    for _, _, kind in blocking:
+        if kind == "wasted_seat":
+            wasted += 1
+        elif kind == "envy_points":
+            points += 1
+        else:
+            lottery += 1
+    named = 0
+    unplaced = 0
+    for g, members in enumerate(inst.groups):
+        if inst.group_named[g]:
+            named += 1
+            if any(assign[i] < 0 for i in members):
+                unplaced += 1
     return Figures(
         placed=placed,
         first_choice=first,
         rank_sum=rank_sum,
-        wasted_seats=kinds.count("wasted_seat"),
-        envy_points=kinds.count("envy_points"),
-        envy_lottery=kinds.count("envy_lottery"),
-        sibling_groups=len(members),
+        wasted_seats=wasted,
+        envy_points=points,
+        envy_lottery=lottery,
+        sibling_groups=named,
         sibling_groups_unplaced=unplaced,
     )
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from .deferred import deferred_acceptance, keeps_groups_together
 from .explain import explanations
@@ -14,7 +17,6 @@ from .metrics import (
     cutoffs,
     figures,
     node_states,
-    rank_of,
 )
 from .model import Assignment, Options, Problem, ResolvedOptions, Result, Stats
 
@@ -61,11 +63,28 @@ def run(inst: Instance, opts: ResolvedOptions) -> Outcome:
 def solve(problem: Problem, options: Options | None = None) -> Result:
     """Solve ``problem``; explicit ``options`` override the problem's own options."""
     opts = resolve_options(problem, options)
-    start = time.perf_counter()
-    inst = build_instance(problem)
-    outcome = run(inst, opts)
-    seconds = time.perf_counter() - start
-    return build_result(inst, opts, outcome, seconds)
+    with no_gc():
+        start = time.perf_counter()
+        inst = build_instance(problem)
+        outcome = run(inst, opts)
+        seconds = time.perf_counter() - start
+        return build_result(inst, opts, outcome, seconds)
+
+
+@contextmanager
+def no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building large acyclic structures.
+
+    The core allocates millions of small tuples and frozen records that never form cycles;
+    generational collections over them would otherwise cost as much as the algorithms.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def build_result(inst: Instance, opts: ResolvedOptions, outcome: Outcome, seconds: float) -> Result:
@@ -74,7 +93,7 @@ def build_result(inst: Instance, opts: ResolvedOptions, outcome: Outcome, second
         assign = [-1] * inst.n
     states = node_states(inst, assign)
     pairs = blocking_pairs(inst, assign, states)
-    figs = figures(inst, assign, pairs)
+    figs = figures(inst, assign, pairs, states.pos)
     bound = outcome.bound
     gap: float | None = None
     if outcome.status != "INFEASIBLE":
@@ -102,13 +121,13 @@ def build_result(inst: Instance, opts: ResolvedOptions, outcome: Outcome, second
     )
     if outcome.status == "INFEASIBLE":
         return Result(assignments=(), cutoffs=(), blocking=(), stats=stats, explanations=())
+    fac_ids = inst.fac_ids
+    wish_rank = inst.wish_rank
     assignments = tuple(
-        Assignment(
-            child=inst.child_ids[i],
-            facility=inst.fac_ids[f] if f >= 0 else None,
-            wish_rank=rank_of(inst, i, f),
-        )
-        for i, f in enumerate(assign)
+        [
+            Assignment(cid, fac_ids[f], wish_rank[i][k]) if k >= 0 else Assignment(cid, None, None)
+            for i, (cid, f, k) in enumerate(zip(inst.child_ids, assign, states.pos, strict=True))
+        ]
     )
     return Result(
         assignments=assignments,
