@@ -12,7 +12,9 @@ import statistics as pystats
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
@@ -140,7 +142,18 @@ def demand_vs_places(round_: Round | None) -> list[DemandRow]:
 
 
 def demand_chart_svg(rows: list[DemandRow], title: str = "") -> bytes:
-    """Grouped bars (demand, places) per care type and district as SVG (Agg, no pyplot)."""
+    """Grouped bars (demand, places) per care type and district as SVG (Agg, no pyplot).
+
+    Rendering takes a few hundred milliseconds, so identical figures are served from a
+    small cache (keyed by the numbers, the title and the language).
+    """
+    key = tuple((r.care_type, r.district, r.demand, r.places) for r in rows)
+    return _chart_svg(key, title, str(get_locale()))
+
+
+@lru_cache(maxsize=64)
+def _chart_svg(key: tuple[tuple[CareType, str, int, int], ...], title: str, locale: str) -> bytes:
+    rows = [DemandRow(*k) for k in key]
     from matplotlib.backends.backend_svg import FigureCanvasSVG
     from matplotlib.figure import Figure
 
