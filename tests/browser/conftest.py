@@ -25,6 +25,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -192,6 +193,21 @@ def axe_violations(page: Any, impacts: tuple[str, ...] = BLOCKING_IMPACTS) -> li
             targets = [" ".join(map(str, n.get("target", []))) for n in v.get("nodes", [])][:5]
             found.append(f"{page.url}: {v['id']} ({v['impact']}): {v['help']} at {targets}")
     return found
+
+
+def type_date(page: Any, value: date) -> None:
+    """Type a date into the focused <input type=date>, in the field order this browser uses.
+
+    The order of the day, month and year segments follows the browser's own language,
+    so the first typing (01, 02, 2027) tells it; Shift+Tab goes back to the first segment.
+    """
+    page.keyboard.type("01022027")
+    probe = page.evaluate("() => document.activeElement.value")
+    day_first = probe == "2027-02-01"
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Shift+Tab")
+    first, second = (value.day, value.month) if day_first else (value.month, value.day)
+    page.keyboard.type(f"{first:02d}{second:02d}{value.year}")
 
 
 def horizontal_overflow(page: Any) -> int:
