@@ -6,7 +6,17 @@ from __future__ import annotations
 import secrets
 import time
 
-from flask import Flask, Response, current_app, g, redirect, request, session, url_for
+from flask import (
+    Flask,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, logout_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -48,6 +58,17 @@ def init_app(app: Flask) -> None:
     def _request_id() -> None:
         g.request_id = request.headers.get("X-Request-Id", "")[:40] or secrets.token_hex(8)
         g.csp_nonce = secrets.token_urlsafe(16)
+
+    @app.before_request
+    def _refuse_nul_bytes() -> None:
+        # NUL is never meaningful text: SQLite would store it, PostgreSQL fails on it
+        sources = [request.args] + ([request.form] if request.method == "POST" else [])
+        for source in sources:
+            for _name, values in source.lists():
+                if any("\x00" in value for value in values):
+                    abort(400)
+        if "\x00" in request.path:
+            abort(400)
 
     @app.before_request
     def _staff_idle_timeout() -> None:
