@@ -130,9 +130,16 @@ class DemoLogins:
 
 
 def create_demo(
-    password: str = "kitaplatz-demo", families: int = 300, seed: int = 2027
+    password: str = "kitaplatz-demo",
+    families: int = 300,
+    seed: int = 2027,
+    allocate: bool = True,
 ) -> DemoLogins:
-    """Create the demo municipality in an empty database."""
+    """Create the demo municipality in an empty database.
+
+    With ``allocate`` the round is also allocated and published, and the families
+    answer, so that applications stand at every station.
+    """
     if db.session.scalar(select(func.count(User.id))):
         raise RuntimeError("the database is not empty; the demo needs an empty database")
     rng = random.Random(seed)
@@ -285,6 +292,8 @@ def create_demo(
                 user, office, kid, round_, facilities, rules, district, station, group, rng
             )
         db.session.commit()
+    if allocate:
+        _demo_allocation(office, round_)
     # demo families have no real mailboxes: their mails count as delivered
     db.session.execute(
         update(OutboxMail)
@@ -377,3 +386,52 @@ def _demo_application(
             c.verified_at = utcnow()
     applications.transition(app, "release", office, commit=False)
     return app
+
+
+def _demo_allocation(office: User, round_: Round) -> None:
+    """Run stable, publish, and let the families and facilities answer (all via services)."""
+    from kita.models import Offer, OfferStatus, Status
+    from kita.services import allocation_runs, enrollments, offers
+
+    # a few applications are released only after the allocation: they stay "Freigegeben"
+    later = db.session.scalars(
+        select(Application)
+        .where(Application.round_id == round_.id, Application.status == Status.IN_REVIEW)
+        .order_by(Application.id)
+        .limit(3)
+    ).all()
+    run = allocation_runs.start_run(office, round_, background=False)
+    if run.status != "succeeded":
+        return
+    allocation_runs.publish(office, run)
+    open_offers = db.session.scalars(
+        select(Offer).where(Offer.status == OfferStatus.OPEN).order_by(Offer.id)
+    ).all()
+    staff = {
+        u.facility_id: u
+        for u in db.session.scalars(select(User).where(User.role == Role.FACILITY)).all()
+    }
+    expiring: list[Offer] = []
+    for i, offer in enumerate(open_offers):
+        parent = offer.application.child.household.user
+        step = i % 8
+        if step in (0, 1, 2, 3):
+            # below the first wish most families keep waiting for a better one
+            keep = step != 0 and (offer.wish_rank or 0) > 1
+            offers.accept(parent, offer, keep_waiting=keep)
+            if step == 0 and offer.facility_id in staff:
+                enrollments.confirm(staff[offer.facility_id], offer)
+        elif step == 4:
+            offers.decline(parent, offer)
+        elif step == 5 and len(expiring) < 3:
+            expiring.append(offer)
+    # offers made earlier whose deadline has passed: the scheduler's job expires them
+    for offer in expiring:
+        offer.deadline = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    offers.expire_due()
+    for app in later:
+        for c in app.criteria:
+            c.verified = True
+        applications.transition(app, "release", office, commit=False)
+    db.session.commit()
