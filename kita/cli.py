@@ -70,6 +70,46 @@ def register_cli(app: Flask) -> None:
             raise click.ClickException(msgs) from exc
         click.echo(f"created {user.role} account {user.email}")
 
+    @app.cli.command("allocate")
+    @click.argument("round_id", type=int)
+    @click.option(
+        "--mode",
+        type=click.Choice(["stable", "fair-max", "max-placement"]),
+        default="stable",
+        show_default=True,
+    )
+    @click.option("--siblings", type=click.Choice(["together", "ignore"]), default="together")
+    @click.option("--publish", is_flag=True, help="Send the offers of this run at once.")
+    def allocate(round_id: int, mode: str, siblings: str, publish: bool) -> None:
+        """Run the allocation of a round (and optionally publish its offers)."""
+        from kita.errors import DomainError
+        from kita.models import Round
+        from kita.services import allocation_runs
+
+        round_ = db.session.get(Round, round_id)
+        if round_ is None:
+            raise click.ClickException(f"no round {round_id}")
+        try:
+            run = allocation_runs.start_run(
+                None, round_, mode=mode, siblings=siblings, background=False
+            )
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from exc
+        if str(run.status) != "succeeded":
+            raise click.ClickException(f"run {run.id} failed: {run.error}")
+        stats = allocation_runs.result_of(run).get("stats", {})
+        click.echo(
+            f"run {run.id}: placed {stats.get('placed')}/{stats.get('children')}, "
+            f"first wish {stats.get('first_choice')}, blocking pairs "
+            f"{stats.get('blocking_pairs')}, {stats.get('status')}"
+        )
+        if publish:
+            try:
+                report = allocation_runs.publish(None, run)
+            except DomainError as exc:
+                raise click.ClickException(exc.message) from exc
+            click.echo(f"published: {report.offers} offers, {report.waitlisted} waiting list")
+
     @app.cli.command("mails")
     @click.option("--to", "to_address", default=None, help="Only mails to this address.")
     @click.option("--last", default=10, show_default=True, type=int)

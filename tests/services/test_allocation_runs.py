@@ -248,3 +248,15 @@ def test_bans_and_locks_in_problem(municipality: dict[str, Any]) -> None:
     s = runs.summary(run)
     assert s.placed == result["stats"]["placed"]
     assert "<svg" in runs.chart_svg(s)
+
+
+def test_cli_allocate_and_publish(app: Flask, municipality: dict[str, Any]) -> None:
+    _office, apps = _round_with_children(municipality)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["allocate", str(municipality["round"].id), "--publish"])
+    assert result.exit_code == 0, result.output
+    assert "placed 5/7" in result.output and "5 offers" in result.output
+    db.session.expire_all()
+    assert sum(1 for a in apps if a.status == Status.OFFERED) == 5
+    again = runner.invoke(args=["allocate", "999"])
+    assert again.exit_code != 0 and "no round" in again.output
