@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import shutil
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,6 +31,7 @@ from tests.browser.conftest import (
     new_page,
 )
 from tests.conftest import PASSWORD, make_user
+from tests.letters.test_letters import pdf_text
 from tests.services.round_helpers import released_application
 
 PARENT_EMAIL = "familie.schroeder@example.org"
@@ -172,6 +174,11 @@ def test_whole_journey(
         assert "Kita Sonnenschein" in why, why
         if i == 0:
             both_widths(parent, shot, "05a-parent-offer", phone)
+            with parent.expect_download() as download:
+                parent.get_by_role("link", name="Angebotsschreiben (PDF)").click()
+            letter = " ".join(pdf_text(Path(download.value.path()).read_bytes()).split())
+            assert references[0] in letter and "Kita Pusteblume" in letter
+            assert "Jonas Schröder" in letter and "Goethestraße 12" in letter
         parent.get_by_role("button", name="Platz annehmen").click()
         parent.wait_for_load_state()
     assert [db.session.get(Application, i).status for i in app_ids] == [Status.ACCEPTED] * 2
