@@ -53,7 +53,7 @@ pytest-postgres:
 	elif [ -n "$$CI" ]; then echo "CI needs PostgreSQL (KITA_TEST_POSTGRES_URL)"; exit 1; \
 	else echo "No PostgreSQL available: skipped the PostgreSQL run."; fi
 
-## audit: pip-audit of the pinned dependencies (fails in CI when PyPI cannot be reached)
+## audit: pip-audit of the pinned dependencies (warns loudly when PyPI cannot be reached)
 audit: install
 	VENV=$(VENV) bash .ci/audit
 
