@@ -649,6 +649,7 @@ def delete_account() -> Any:
     status = 422 if request.method == "POST" else 200
     return render_template("parents/delete.html", form=form, blockers=blockers), status
 
+
 # the yearly waiting-list confirmation (issue 7)
 from kita.parents import letters as _letters  # noqa: E402,F401  (PDF offer letters)
 from kita.parents import reconfirm as _reconfirm  # noqa: E402, F401
