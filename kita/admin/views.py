@@ -14,7 +14,7 @@ from kita.errors import DomainError, ValidationFailed
 from kita.extensions import db
 from kita.forms import ConfirmForm, apply_errors
 from kita.models import STAFF_ROLES, Facility, Role, User
-from kita.services import accounts, settings
+from kita.services import accounts, security, settings
 from kita.web import guard_role
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -82,6 +82,16 @@ def set_active(user_id: int) -> Any:
             flash(exc.message, "error")
         else:
             flash(_("Account activated.") if active else _("Account deactivated."), "success")
+    return redirect(url_for("admin.index"))
+
+
+@bp.route("/users/<int:user_id>/totp-reset", methods=["POST"])
+def reset_totp(user_id: int) -> Any:
+    """Remove a lost second factor; the colleague sets up a new one at the next login."""
+    user = _staff_user_or_404(user_id)
+    if ConfirmForm().validate_on_submit():
+        security.reset_totp(current_user, user)
+        flash(_("The second factor of %(email)s was removed.", email=user.email), "success")
     return redirect(url_for("admin.index"))
 
 

@@ -84,3 +84,21 @@ def test_municipality_settings_shown_everywhere(client: FlaskClient, login_as) -
     assert "Kitaplätze in Ladenburg" in body and "Kita-Büro Ladenburg" in body
     bad = client.post("/admin/settings", data={"municipality_name": ""})
     assert bad.status_code == 422
+
+
+def test_admin_removes_a_lost_second_factor(client: FlaskClient, app: Flask, login_as) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import make_user
+
+    office = make_user(Role.OFFICE, email="lost@example.org")
+    office.totp_enabled = True
+    office.totp_secret = "JBSWY3DPEHPK3PXP"
+    db.session.commit()
+    login_as(Role.ADMIN)
+    assert "Zweiten Faktor entfernen" in client.get("/admin/").get_data(as_text=True)
+    assert client.post(f"/admin/users/{office.id}/totp-reset").status_code == 302
+    db.session.refresh(office)
+    assert not office.totp_enabled and office.totp_secret is None
+    actions = db.session.scalars(select(AuditEvent.action)).all()
+    assert "account.totp_reset" in actions
+    # the colleague logs in with the password alone again
+    assert Auth(app.test_client()).login(office).status_code == 302
