@@ -734,15 +734,17 @@ def chart_svg(s: Summary) -> str:
     from matplotlib.figure import Figure
 
     rows = s.fill
-    labels = [f"{r.facility.name} ({r.care_type})" for r in rows]
-    height = max(2.5, 0.32 * len(rows) + 1.2)
+    from kita.services.stations import care_type_label
+
+    labels = [f"{r.facility.name} ({care_type_label(r.care_type)})" for r in rows]
+    height = max(2.5, 0.34 * len(rows) + 1.2)
     fig = Figure(figsize=(7.5, height))
     ax = fig.subplots()
     ys = list(range(len(rows)))
     ax.barh(ys, [r.capacity for r in rows], color="#d6e4f0", label=_("Places"))
     ax.barh(ys, [r.assigned for r in rows], height=0.45, color="#1f5f8b", label=_("Assigned"))
     ax.set_yticks(ys)
-    ax.set_yticklabels(labels, fontsize=8)
+    ax.set_yticklabels(labels, fontsize=9)
     ax.invert_yaxis()
     ax.set_xlabel(_("Children"))
     ax.legend(loc="lower right", fontsize=8)
