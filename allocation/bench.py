@@ -41,16 +41,17 @@ def _case(path: str, case: str, limit: float, queue: Any) -> None:
     from .instance import build_instance
     from .metrics import blocking_pairs, figures
     from .model import Options
-    from .solver import solve
+    from .solver import no_gc, solve
     from .validate import load_problem
 
     with open(path, "rb") as fh:
         problem = load_problem(json.loads(fh.read()))
     if case == "baseline":
-        start = time.perf_counter()
-        inst = build_instance(problem)
-        assign = deferred_acceptance(inst)
-        seconds = time.perf_counter() - start
+        with no_gc():  # same conditions as solve()
+            start = time.perf_counter()
+            inst = build_instance(problem)
+            assign = deferred_acceptance(inst)
+            seconds = time.perf_counter() - start
         figs = figures(inst, assign, blocking_pairs(inst, assign))
         row: dict[str, Any] = {
             "seconds": seconds,

@@ -37,6 +37,7 @@ from .metrics import blocking_pairs, figures
 from .model import ResolvedOptions, Status
 
 NUM_WORKERS = 2
+SMALL_CHILDREN = 2_000
 
 
 @dataclass
@@ -52,13 +53,44 @@ class _Model:
     infeasible: str | None = None
 
 
-def _build(inst: Instance, mode: str, together: bool) -> _Model:
+@dataclass(frozen=True)
+class Neighbourhood:
+    """A part of the problem to re-optimise; everyone else keeps ``base``.
+
+    ``free`` children (closed under sibling groups) get variables; ``nodes`` are the
+    (facility, care type) pairs they may take; ``fixed`` children keep their ``base``
+    facility as a constant and appear only where their blocking pairs can change (they wish
+    a neighbourhood node better than their place, or sit at one).
+    """
+
+    free: tuple[int, ...]
+    fixed: tuple[int, ...]
+    nodes: frozenset[int]
+    base: tuple[int, ...]
+
+
+def _build(inst: Instance, mode: str, together: bool, nbh: Neighbourhood | None = None) -> _Model:
     m = _Model()
     model = m.model
     n = inst.n
     m.lits = [[] for _ in range(n)]
+    if nbh is None:
+        free_children: Sequence[int] = range(n)
+        relevant: Sequence[int] = range(n)
+        group_list: Sequence[tuple[int, ...]] = inst.groups
+    else:
+        free_children = nbh.free
+        relevant = sorted(set(nbh.free) | set(nbh.fixed))
+        seen_groups = sorted({inst.group[i] for i in nbh.free})
+        group_list = [inst.groups[g] for g in seen_groups]
+        one = model.new_constant(1)
+        for i in nbh.fixed:
+            at = nbh.base[i]
+            if at >= 0 and inst.lock[i] < 0 and at * NCT + inst.care[i] in nbh.nodes:
+                k = inst.wish_fac[i].index(at)
+                m.lits[i].append((at, inst.wish_rank[i][k], one))
     # literals, shared inside sibling groups
-    for members in inst.groups:
+    for members in group_list:
         free = [i for i in members if inst.lock[i] < 0]
         if not free:
             continue
@@ -103,7 +135,7 @@ def _build(inst: Instance, mode: str, together: bool) -> _Model:
                     row.append((f, inst.wish_rank[i][k], model.new_bool_var(f"x{i}_{f}")))
                 if len(row) > 1:
                     model.add_at_most_one(lit for _, _, lit in row)
-    for i in range(n):
+    for i in free_children:
         if inst.lock[i] >= 0:
             continue
         row = m.lits[i]
@@ -116,7 +148,7 @@ def _build(inst: Instance, mode: str, together: bool) -> _Model:
         m.rank_terms.extend((lit, r) for _, r, lit in row)
     # capacities
     by_node: dict[int, list[cp_model.IntVar]] = {}
-    for i in range(n):
+    for i in relevant:
         for f, _, lit in m.lits[i]:
             by_node.setdefault(f * NCT + inst.care[i], []).append(lit)
     for node in sorted(by_node):
@@ -125,7 +157,7 @@ def _build(inst: Instance, mode: str, together: bool) -> _Model:
             model.add(sum(lits) <= inst.rcap[node])
     if mode == "max-placement":
         return m
-    _add_stability(inst, m, by_node, hard=(mode == "fair-max" and not together))
+    _add_stability(inst, m, by_node, hard=(mode == "fair-max" and not together), nbh=nbh)
     return m
 
 
@@ -134,15 +166,18 @@ def _add_stability(
     m: _Model,
     by_node: dict[int, list[cp_model.IntVar]],
     hard: bool,
+    nbh: Neighbourhood | None = None,
 ) -> None:
     model = m.model
     n = inst.n
-    lit_at: list[dict[int, cp_model.IntVar]] = [
-        {f: lit for f, _, lit in m.lits[i]} for i in range(n)
-    ]
+    relevant: Sequence[int] = range(n) if nbh is None else sorted(set(nbh.free) | set(nbh.fixed))
+    fixed_set = set() if nbh is None else set(nbh.fixed)
+    lit_at: list[dict[int, cp_model.IntVar]] = [{} for _ in range(n)]
+    for i in relevant:
+        lit_at[i] = {f: lit for f, _, lit in m.lits[i]}
     # targets per node: non-holders with a literal there, sorted by key
     targets: dict[int, list[tuple[int, int, cp_model.IntVar]]] = {}
-    for i in range(n):
+    for i in relevant:
         if inst.lock[i] >= 0:
             continue
         for k, f in enumerate(inst.wish_fac[i]):
@@ -176,10 +211,15 @@ def _add_stability(
         model.add(sum(lits) + v <= cap)
         model.add(sum(lits) + cap * v >= cap)
         free[node] = v
-    for i in range(n):
+    for i in relevant:
         if inst.lock[i] >= 0:
             continue
         limit = allowed_wishes(inst, i)
+        if i in fixed_set:
+            assert nbh is not None
+            a = nbh.base[i]
+            if a >= 0:
+                limit = inst.wish_fac[i].index(a)  # only wishes better than its fixed place
         prefix: list[cp_model.IntVar] = []
         row_at = lit_at[i]
         for k in range(limit):
@@ -192,6 +232,8 @@ def _add_stability(
             node = f * NCT + inst.care[i]
             if inst.rcap[node] <= 0:
                 continue
+            if nbh is not None and node not in nbh.nodes:
+                continue  # unchanged node: the pair's kind is a constant
             placed_here = sum(prefix) if prefix else 0
             fv = free.get(node)
             ks = keys.get(node)
@@ -280,30 +322,8 @@ def solve_cpsat(
                 hint = repaired
     _hint_assignment(inst, m, hint)
 
-    placed = -cp_model.LinearExpr.sum(m.placed)
-    ranks = cp_model.LinearExpr.weighted_sum(
-        [lit for lit, _ in m.rank_terms], [r for _, r in m.rank_terms]
-    )
-    rank_max = sum(r for _, r in m.rank_terms) + 1
-    place_rank = placed * rank_max + ranks
-    wasted = cp_model.LinearExpr.sum(m.wasted)
-    points = cp_model.LinearExpr.sum(m.envy_points)
-    lottery = cp_model.LinearExpr.sum(m.envy_lottery)
+    stages, rank_max = _stages(m, opts.mode, together)
     note: str | None = None
-    stages: list[tuple[str, cp_model.LinearExprT]]
-    if opts.mode == "max-placement":
-        stages = [("place", place_rank)]
-    elif opts.mode == "stable":
-        stages = [
-            ("points", points),
-            ("wasted", wasted),
-            ("lottery", lottery),
-            ("place", place_rank),
-        ]
-    elif together:
-        stages = [("fair", points + wasted), ("place", place_rank), ("lottery", lottery)]
-    else:
-        stages = [("place", place_rank), ("lottery", lottery)]
 
     status: Status = "OPTIMAL"
     bound: int | None = None
@@ -318,7 +338,8 @@ def solve_cpsat(
         # later stages keep a share of the time: each gets at least its fair part
         share = remaining if number == len(stages) - 1 else remaining * 0.6
         solver.parameters.max_time_in_seconds = share
-        solver.parameters.num_workers = NUM_WORKERS
+        # one worker is deterministic and has the least start-up cost on small rounds
+        solver.parameters.num_workers = 1 if inst.n <= SMALL_CHILDREN else NUM_WORKERS
         solver.parameters.random_seed = opts.seed
         res = solver.solve(m.model)
         if res == cp_model.INFEASIBLE:
@@ -368,6 +389,36 @@ def solve_cpsat(
     if bound is not None and upper_bound is not None:
         bound = min(bound, upper_bound)
     return Outcome(assign=assign, status=status, bound=bound, note=note)
+
+
+def _stages(
+    m: _Model, mode: str, together: bool
+) -> tuple[list[tuple[str, cp_model.LinearExprT]], int]:
+    """The lexicographic objective of ``mode`` as stages, and the rank-sum multiplier."""
+    placed = -cp_model.LinearExpr.sum(m.placed)
+    ranks = cp_model.LinearExpr.weighted_sum(
+        [lit for lit, _ in m.rank_terms], [r for _, r in m.rank_terms]
+    )
+    rank_max = sum(r for _, r in m.rank_terms) + 1
+    place_rank = placed * rank_max + ranks
+    wasted = cp_model.LinearExpr.sum(m.wasted)
+    points = cp_model.LinearExpr.sum(m.envy_points)
+    lottery = cp_model.LinearExpr.sum(m.envy_lottery)
+    stages: list[tuple[str, cp_model.LinearExprT]]
+    if mode == "max-placement":
+        stages = [("place", place_rank)]
+    elif mode == "stable":
+        stages = [
+            ("points", points),
+            ("wasted", wasted),
+            ("lottery", lottery),
+            ("place", place_rank),
+        ]
+    elif together:
+        stages = [("fair", points + wasted), ("place", place_rank), ("lottery", lottery)]
+    else:
+        stages = [("place", place_rank), ("lottery", lottery)]
+    return stages, rank_max
 
 
 def _lex_key(inst: Instance, assign: list[int], mode: str, together: bool) -> tuple[int, ...]:

@@ -33,6 +33,25 @@ def resolve_options(problem: Problem, options: Options | None) -> ResolvedOption
     return ResolvedOptions(mode=mode, siblings=siblings, time_limit_s=limit, seed=seed)
 
 
+# Above these sizes the CP-SAT modes use the neighbourhood search instead of one model:
+# with sibling groups kept together from a city upwards, and in every mode at metropolis
+# scale (where one model would need more than 4 GB).
+LNS_TOGETHER_CHILDREN = 5_000
+LNS_ALL_CHILDREN = 60_000
+
+
+def _cpsat(inst: Instance, opts: ResolvedOptions, upper_bound: int | None = None) -> Outcome:
+    together = opts.siblings == "together" and bool(inst.multi_groups())
+    if inst.n >= LNS_ALL_CHILDREN or (together and inst.n >= LNS_TOGETHER_CHILDREN):
+        if not any(lk >= 0 for lk in inst.lock):
+            from .lns import solve_lns
+
+            return solve_lns(inst, opts, together, upper_bound)
+    from .cpsat import solve_cpsat
+
+    return solve_cpsat(inst, opts, hint=None, upper_bound=upper_bound)
+
+
 def run(inst: Instance, opts: ResolvedOptions) -> Outcome:
     if inst.infeasible is not None:
         return Outcome(assign=[-1] * inst.n, status="INFEASIBLE", note=inst.infeasible)
@@ -42,9 +61,7 @@ def run(inst: Instance, opts: ResolvedOptions) -> Outcome:
         if not together or keeps_groups_together(inst, assign):
             placed = sum(1 for f in assign if f >= 0)
             return Outcome(assign=assign, status="OPTIMAL", bound=placed)
-        from .cpsat import solve_cpsat
-
-        return solve_cpsat(inst, opts, hint=None)
+        return _cpsat(inst, opts)
     if opts.mode == "max-placement":
         flow = max_placement_flow(inst)
         if not flow.feasible:
@@ -52,12 +69,8 @@ def run(inst: Instance, opts: ResolvedOptions) -> Outcome:
         placed = sum(1 for f in flow.assign if f >= 0)
         if not together or keeps_groups_together(inst, flow.assign):
             return Outcome(assign=flow.assign, status="OPTIMAL", bound=placed)
-        from .cpsat import solve_cpsat
-
-        return solve_cpsat(inst, opts, hint=None, upper_bound=placed)
-    from .cpsat import solve_cpsat
-
-    return solve_cpsat(inst, opts, hint=None)
+        return _cpsat(inst, opts, upper_bound=placed)
+    return _cpsat(inst, opts)
 
 
 def solve(problem: Problem, options: Options | None = None) -> Result:

@@ -1,0 +1,304 @@
+"""Large-neighbourhood search for the CP-SAT modes on large rounds.
+
+A monolithic CP-SAT model of a city or a metropolis is large (gigabytes at metropolis
+scale) while the decisions that matter are local: which sibling groups get in where, and
+who loses a seat or gains one in exchange. Starting from a feasible assignment (deferred
+acceptance with split groups unplaced, or the group-proposing variant, whichever is
+lexicographically better), the search repeatedly frees a *neighbourhood* — a few seed
+children (whole sibling groups), the lowest-priority occupants of the places they wish,
+transitively one level — and re-solves only that part with the exact cutoff model of
+``cpsat.py``; every other child keeps its place as a constant, and children whose blocking
+pairs may change (they wish a neighbourhood place better than their own) are modelled with
+their fixed place. The sub-objective is the mode's lexicographic objective minus constants,
+so an accepted move never makes the whole assignment worse.
+
+No neighbourhood proves optimality: the status is ``FEASIBLE`` and the bound is the
+max-placement flow optimum (a valid upper bound on placed children in every mode).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+
+from ortools.sat.python import cp_model
+
+from .cpsat import Neighbourhood, _build, _hint_assignment, _lex_key, _stages, _unsplit
+from .deferred import deferred_acceptance, group_deferred_acceptance
+from .flow import allowed_wishes, max_placement_flow
+from .instance import NCT, Instance, Outcome
+from .model import ResolvedOptions
+
+MAX_FREE = 120  # children freed per neighbourhood
+OCCUPANTS = 3  # lowest-priority occupants freed per wished place
+SUB_LIMIT_S = 4.0  # time limit of one neighbourhood solve
+
+
+def _start(inst: Instance, opts: ResolvedOptions, together: bool) -> list[int]:
+    da = deferred_acceptance(inst)
+    if not together:
+        return da
+    cands = [_unsplit(inst, da), group_deferred_acceptance(inst)]
+    if opts.mode == "max-placement":
+        cands.append(_unsplit(inst, max_placement_flow(inst).assign))
+    return min(cands, key=lambda a: _lex_key(inst, a, opts.mode, together))
+
+
+def solve_lns(
+    inst: Instance, opts: ResolvedOptions, together: bool, upper_bound: int | None
+) -> Outcome:
+    start = time.perf_counter()
+    deadline = start + opts.time_limit_s
+    cur = _start(inst, opts, together)
+    base_key = _lex_key(inst, cur, opts.mode, together)
+    n = inst.n
+    wishers: dict[int, list[int]] = {}
+    for i in range(n):
+        if inst.lock[i] >= 0:
+            continue
+        for k in range(allowed_wishes(inst, i)):
+            f = inst.wish_fac[i][k]
+            wishers.setdefault(f * NCT + inst.care[i], []).append(i)
+    seeds = _seeds(inst, opts, together, cur)
+    improved_any = True
+    passes = 0
+    while improved_any and time.perf_counter() < deadline - 0.2 and passes < 1:
+        improved_any = False
+        passes += 1
+        pos = 0
+        while pos < len(seeds) and time.perf_counter() < deadline - 0.2:
+            batch: list[int] = []
+            taken: set[int] = set()
+            while pos < len(seeds) and len(taken) < MAX_FREE // 4:
+                g = seeds[pos]
+                pos += 1
+                members = inst.groups[g]
+                batch.extend(members)
+                taken.update(members)
+            nbh = _neighbourhood(inst, cur, batch, wishers)
+            remaining = deadline - time.perf_counter()
+            new = _solve_sub(inst, opts, together, nbh, min(SUB_LIMIT_S, remaining))
+            if new is not None and new != cur:
+                if _local_key(inst, new, nbh, opts.mode) < _local_key(inst, cur, nbh, opts.mode):
+                    cur = new
+                    improved_any = True
+            print(
+                f"[allocation] neighbourhood search: {pos}/{len(seeds)} seeds, "
+                f"{time.perf_counter() - start:.1f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+        if improved_any:
+            seeds = _seeds(inst, opts, together, cur)
+    final_key = _lex_key(inst, cur, opts.mode, together)
+    if final_key > base_key:  # never worse than the start (defensive; moves are monotone)
+        cur = _start(inst, opts, together)
+    if upper_bound is None:
+        upper_bound = sum(1 for f in max_placement_flow(inst).assign if f >= 0)
+    return Outcome(assign=cur, status="FEASIBLE", bound=upper_bound)
+
+
+def _local_key(
+    inst: Instance, assign: Sequence[int], nbh: Neighbourhood, mode: str
+) -> tuple[int, ...]:
+    """The mode's lexicographic objective restricted to what a neighbourhood can change.
+
+    Only neighbourhood places change occupancy, and only free and fixed children have
+    blocking pairs there; the rest of the objective is the same constant for both sides.
+    """
+    relevant = sorted(set(nbh.free) | set(nbh.fixed))
+    total: dict[int, int] = {}
+    min_pts: dict[int, int] = {}
+    by_pts: dict[int, dict[int, int]] = {}
+    for i in relevant:
+        a = assign[i]
+        if a < 0:
+            continue
+        node = a * NCT + inst.care[i]
+        if node not in nbh.nodes:
+            continue
+        total[node] = total.get(node, 0) + 1
+        if inst.hold[i] == a:
+            continue
+        k = inst.wish_fac[i].index(a)
+        p = inst.wish_points[i][k]
+        key = inst.wish_key[i][k]
+        if p < min_pts.get(node, p + 1):
+            min_pts[node] = p
+        d = by_pts.setdefault(node, {})
+        if key > d.get(p, -1):
+            d[p] = key
+    wasted = points = lottery = 0
+    for i in relevant:
+        a = assign[i]
+        fs = inst.wish_fac[i]
+        end = fs.index(a) if a >= 0 else allowed_wishes(inst, i)
+        for k in range(end):
+            f = fs[k]
+            if inst.hold[i] == f:
+                break
+            node = f * NCT + inst.care[i]
+            seats = inst.cap[node]
+            if seats <= 0 or node not in nbh.nodes:
+                continue
+            if total.get(node, 0) + _locked_at(inst, node) < seats:
+                wasted += 1
+                continue
+            mp = min_pts.get(node)
+            if mp is None:
+                continue
+            p = inst.wish_points[i][k]
+            if mp < p:
+                points += 1
+            elif by_pts[node].get(p, -1) > inst.wish_key[i][k]:
+                lottery += 1
+    placed = rank_sum = 0
+    for i in nbh.free:
+        a = assign[i]
+        if a >= 0:
+            placed += 1
+            rank_sum += inst.wish_rank[i][inst.wish_fac[i].index(a)]
+    place = (-placed, rank_sum)
+    if mode == "stable":
+        return (points, wasted, lottery, *place)
+    if mode == "fair-max":
+        return (points + wasted, *place, lottery)
+    return place
+
+
+def _locked_at(inst: Instance, node: int) -> int:
+    return inst.cap[node] - inst.rcap[node]
+
+
+def _seeds(inst: Instance, opts: ResolvedOptions, together: bool, cur: Sequence[int]) -> list[int]:
+    """Groups (indices into ``inst.groups``) worth re-optimising, most promising first."""
+    out: list[tuple[int, int]] = []
+    for g, members in enumerate(inst.groups):
+        free = [i for i in members if inst.lock[i] < 0]
+        if not free:
+            continue
+        multi = together and len(members) > 1
+        unplaced = any(cur[i] < 0 for i in free)
+        not_first = any(cur[i] >= 0 and inst.wish_fac[i].index(cur[i]) > 0 for i in free)
+        if multi and unplaced:
+            out.append((0, g))
+        elif multi and not_first and opts.mode != "stable":
+            out.append((1, g))
+        elif not together or opts.mode != "stable":
+            if unplaced and any(allowed_wishes(inst, i) > 0 for i in free):
+                out.append((2, g))
+    out.sort()
+    return [g for _, g in out]
+
+
+def _neighbourhood(
+    inst: Instance, cur: Sequence[int], seed: list[int], wishers: dict[int, list[int]]
+) -> Neighbourhood:
+    occupants: dict[int, list[int]] = {}
+    free: set[int] = set()
+
+    def add(i: int) -> None:
+        for j in inst.groups[inst.group[i]]:
+            if inst.lock[j] < 0:
+                free.add(j)
+
+    for i in seed:
+        add(i)
+    nodes_of_seed: set[int] = set()
+    for i in list(free):
+        for k in range(allowed_wishes(inst, i)):
+            f = inst.wish_fac[i][k]
+            if f == cur[i]:
+                break
+            nodes_of_seed.add(f * NCT + inst.care[i])
+    if nodes_of_seed:
+        for node in nodes_of_seed:
+            occupants[node] = []
+        for node in nodes_of_seed:
+            for j in wishers.get(node, ()):
+                a = cur[j]
+                if a >= 0 and a * NCT + inst.care[j] == node:
+                    occupants[node].append(j)
+        for node in sorted(nodes_of_seed):
+            f = node // NCT
+            occ = sorted(
+                occupants[node],
+                key=lambda j: -inst.wish_key[j][inst.wish_fac[j].index(f)],
+            )
+            for j in occ[:OCCUPANTS]:
+                if len(free) >= MAX_FREE:
+                    break
+                add(j)
+    nodes: set[int] = set()
+    for i in free:
+        for k in range(allowed_wishes(inst, i)):
+            nodes.add(inst.wish_fac[i][k] * NCT + inst.care[i])
+    fixed: set[int] = set()
+    for node in nodes:
+        f = node // NCT
+        for j in wishers.get(node, ()):
+            if j in free:
+                continue
+            a = cur[j]
+            if a < 0 or a == f:
+                fixed.add(j)
+                continue
+            fs = inst.wish_fac[j]
+            if fs.index(f) < fs.index(a):
+                fixed.add(j)
+    return Neighbourhood(
+        free=tuple(sorted(free)),
+        fixed=tuple(sorted(fixed)),
+        nodes=frozenset(nodes),
+        base=tuple(cur),
+    )
+
+
+def _solve_sub(
+    inst: Instance,
+    opts: ResolvedOptions,
+    together: bool,
+    nbh: Neighbourhood,
+    limit: float,
+) -> list[int] | None:
+    if limit <= 0.05:
+        return None
+    start = time.perf_counter()
+    m = _build(inst, opts.mode, together, nbh)
+    if m.infeasible is not None:
+        return None
+    _hint_assignment(inst, m, nbh.base)
+    stages, _ = _stages(m, opts.mode, together)
+    solver = cp_model.CpSolver()
+    best: list[int] | None = None
+    for number, (_, expr) in enumerate(stages):
+        remaining = limit - (time.perf_counter() - start)
+        if remaining <= 0.02:
+            break
+        m.model.minimize(expr)
+        share = remaining if number == len(stages) - 1 else remaining * 0.6
+        solver.parameters.max_time_in_seconds = share
+        solver.parameters.num_workers = 1
+        solver.parameters.random_seed = opts.seed
+        res = solver.solve(m.model)
+        if res not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            break
+        values = list(solver.response_proto.solution)
+        best = values
+        m.model.add(expr <= round(solver.objective_value))
+        proto = m.model.proto
+        proto.clear_solution_hint()
+        proto.solution_hint.vars.extend(range(len(values)))
+        proto.solution_hint.values.extend(values)
+        if res != cp_model.OPTIMAL:
+            break
+    if best is None:
+        return None
+    new = list(nbh.base)
+    for i in nbh.free:
+        new[i] = -1
+        for f, _, lit in m.lits[i]:
+            if best[lit.index]:
+                new[i] = f
+    return new
