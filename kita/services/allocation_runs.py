@@ -29,6 +29,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
 
 import allocation
 from kita.errors import Conflict, DomainError, InvalidTransition, NotFound, ValidationFailed
@@ -37,8 +38,10 @@ from kita.models import (
     AllocationOverride,
     AllocationRun,
     Application,
+    ApplicationCriterion,
     Capacity,
     CareType,
+    Child,
     Facility,
     Offer,
     OverrideKind,
@@ -140,6 +143,11 @@ def problem_applications(round_id: int) -> list[Application]:
         db.session.scalars(
             select(Application)
             .where(Application.round_id == round_id, Application.status.in_(IN_PROBLEM))
+            .options(
+                selectinload(Application.wishes),
+                selectinload(Application.criteria).joinedload(ApplicationCriterion.rule),
+                joinedload(Application.child).joinedload(Child.household),
+            )
             .order_by(Application.id)
         ).all()
     )
@@ -389,16 +397,19 @@ class _Heartbeat:
                 while not self.stop.wait(HEARTBEAT_SECONDS):
                     elapsed = time.monotonic() - started
                     pct = 20 + int(70 * min(1.0, elapsed / max(self.time_limit, 1.0)))
-                    db.session.execute(
-                        update(AllocationRun)
-                        .where(
-                            AllocationRun.id == self.run_id,
-                            AllocationRun.status == RunStatus.RUNNING,
+                    try:
+                        db.session.execute(
+                            update(AllocationRun)
+                            .where(
+                                AllocationRun.id == self.run_id,
+                                AllocationRun.status == RunStatus.RUNNING,
+                            )
+                            .values(heartbeat_at=utcnow(), progress=pct)
+                            .execution_options(synchronize_session=False)
                         )
-                        .values(heartbeat_at=utcnow(), progress=pct)
-                        .execution_options(synchronize_session=False)
-                    )
-                    db.session.commit()
+                        db.session.commit()
+                    except Exception:  # noqa: BLE001 - a busy database: beat next time
+                        db.session.rollback()
             finally:
                 db.session.remove()
 

@@ -8,7 +8,7 @@ once a child is enrolled elsewhere, the other facilities lose sight of it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -28,6 +28,7 @@ from kita.models import (
     Status,
     User,
     Wish,
+    utcnow,
 )
 from kita.services import audit, points
 from kita.services.applications import transition
@@ -228,3 +229,49 @@ def report_free(actor: User, facility: Facility, round_: Round, free: dict[str, 
             caps[ct].reported_free = n
     audit.record(actor, "capacity.report_free", facility, round_id=round_.id, free=free)
     db.session.commit()
+
+
+DEFAULT_CONFIRM_DAYS = 28
+
+
+def confirm_days() -> int:
+    """Days the office allows between acceptance and the facility's enrollment answer."""
+    from flask import current_app
+
+    from kita.services import settings
+
+    value = settings.get("enrollment_confirm_days")
+    try:
+        return (
+            int(value)
+            if value
+            else int(current_app.config.get("ENROLLMENT_CONFIRM_DAYS", DEFAULT_CONFIRM_DAYS))
+        )
+    except ValueError:
+        return DEFAULT_CONFIRM_DAYS
+
+
+def flag_overdue(now: datetime | None = None, days: int | None = None) -> int:
+    """Flag to the office accepted places without an enrollment answer after ``days``
+    (the office's setting ``enrollment_confirm_days``); for the scheduler."""
+    now = now or utcnow()
+    days = confirm_days() if days is None else days
+    limit = now - timedelta(days=days)
+    overdue = db.session.scalars(
+        select(Offer).where(
+            Offer.status == OfferStatus.ACCEPTED,
+            Offer.answered_at < limit,
+            ~Offer.enrollment.has(),
+        )
+    ).all()
+    count = 0
+    for offer in overdue:
+        app = offer.application
+        if app.flagged or app.status not in (Status.ACCEPTED, Status.ACCEPTED_WAITING):
+            continue
+        app.flagged = True
+        app.flag_reason = f"enrollment not confirmed by {offer.facility.name} within {days} days"
+        audit.record(None, "enrollment.overdue", app, reference=app.reference, days=days)
+        count += 1
+    db.session.commit()
+    return count

@@ -106,3 +106,17 @@ def test_report_free_places(
         for c in db.session.scalars(select(Capacity).where(Capacity.facility_id == fac.id))
     }
     assert caps == {CareType.KRIPPE: 3, CareType.KINDERGARTEN: 5}
+
+
+def test_overdue_enrollment_flagged(municipality: dict[str, Any]) -> None:
+    from datetime import timedelta
+
+    from kita.models import utcnow
+    from kita.services import enrollments
+
+    mine, _other, offer = _setup(municipality)
+    assert enrollments.flag_overdue(utcnow(), days=28) == 0
+    assert enrollments.flag_overdue(utcnow() + timedelta(days=29), days=28) == 1
+    db.session.expire_all()
+    assert mine.flagged and "within 28 days" in (mine.flag_reason or "")
+    assert enrollments.flag_overdue(utcnow() + timedelta(days=29), days=28) == 0
