@@ -260,3 +260,36 @@ def test_cli_allocate_and_publish(app: Flask, municipality: dict[str, Any]) -> N
     assert sum(1 for a in apps if a.status == Status.OFFERED) == 5
     again = runner.invoke(args=["allocate", "999"])
     assert again.exit_code != 0 and "no round" in again.output
+
+
+def test_timed_out_run_is_failed(
+    app: Flask, municipality: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time as _time
+
+    office, apps = _round_with_children(municipality)
+    real = runs.allocation.solve
+
+    def slow(problem: Any, options: Any = None) -> Any:
+        _time.sleep(1.5)
+        return real(problem, options)
+
+    monkeypatch.setattr(runs.allocation, "solve", slow)
+    app.config["ALLOCATION_HARD_TIMEOUT"] = 0.3
+    run = runs.start_run(office, municipality["round"], background=False)
+    assert run.status == RunStatus.FAILED and "timed out" in (run.error or "")
+    assert not runs.can_publish(run)
+    assert all(a.status == Status.RELEASED for a in apps)
+
+
+def test_compare_modes(municipality: dict[str, Any]) -> None:
+    office, _apps = _round_with_children(municipality)
+    done = [
+        runs.start_run(office, municipality["round"], mode=m, background=False)
+        for m in ("stable", "fair-max", "max-placement")
+    ]
+    assert all(r.status == RunStatus.SUCCEEDED for r in done), [r.error for r in done]
+    rows = runs.compare(done)
+    assert [r["run"].mode for r in rows] == ["stable", "fair-max", "max-placement"]
+    assert rows[0]["base"] and rows[0]["placed_diff"] == 0
+    assert rows[2]["placed_diff"] >= 0 and rows[1]["placed_diff"] >= 0
