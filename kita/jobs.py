@@ -73,6 +73,12 @@ def draw_lotteries() -> int:
     return draw_due_lotteries()
 
 
+def flag_overdue_enrollments() -> int:
+    from kita.services.enrollments import flag_overdue
+
+    return flag_overdue()
+
+
 def fail_stale_runs() -> int:
     from kita.services.allocation_runs import fail_stale_runs
 
@@ -116,6 +122,13 @@ JOBS: tuple[Job, ...] = (
     Job("retention", retention, "cron", {"hour": 3, "minute": 17}, "delete old data"),
     Job("draw_lotteries", draw_lotteries, "interval", {"minutes": 30}, "draw due lotteries"),
     Job("fail_stale_runs", fail_stale_runs, "interval", {"minutes": 2}, "interrupted runs"),
+    Job(
+        "flag_overdue_enrollments",
+        flag_overdue_enrollments,
+        "cron",
+        {"hour": 6, "minute": 5},
+        "accepted places without enrollment",
+    ),
 )
 
 

@@ -32,6 +32,7 @@ from kita.models import (
 )
 from kita.services import audit, points
 from kita.services.applications import transition
+from kita.services.permissions import facility_sees
 
 #: applications still looking for a place that name the facility
 APPLICANT_STATUSES = (Status.RELEASED, Status.WAITLIST, Status.OFFERED, Status.ACCEPTED_WAITING)
@@ -109,12 +110,7 @@ def desk(facility: Facility, round_id: int | None = None) -> Desk:
 
 def visible_offer(offer: Offer) -> bool:
     """An offer of this facility stays visible unless the child is enrolled elsewhere."""
-    app = offer.application
-    if app.status != Status.ENROLLED:
-        return True
-    return any(
-        o.facility_id == offer.facility_id and o.status == OfferStatus.ACCEPTED for o in app.offers
-    )
+    return facility_sees(offer.application, offer.facility_id)
 
 
 def offer_for_facility(offer_id: int, facility_id: int | None) -> Offer:

@@ -29,6 +29,7 @@ from kita.models import (
     Wish,
 )
 from kita.services import points
+from kita.services.permissions import facility_sees
 from kita.services.review import Filters, filtered
 from kita.services.stations import care_type_label, station_label
 
@@ -191,6 +192,8 @@ def facility_rows(facility_id: int) -> list[list[Any]]:
     )
     rows = []
     for a in db.session.scalars(stmt).unique():
+        if not facility_sees(a, facility_id):  # enrolled at another facility
+            continue
         child = a.child
         rank = next((w.rank for w in a.wishes if w.facility_id == facility_id), None)
         offer = next((o for o in reversed(a.offers) if o.facility_id == facility_id), None)

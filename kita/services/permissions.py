@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask import abort
-from sqlalchemy import exists, select
+from sqlalchemy import select
 
 from kita.extensions import db
-from kita.models import Application, Child, Household, Role, User, Wish
+from kita.models import Application, Child, Household, OfferStatus, Role, Status, User
 from kita.services import audit
 
 
@@ -16,22 +16,22 @@ def household_of(user: User) -> Household | None:
     return db.session.scalar(select(Household).where(Household.user_id == user.id))
 
 
+def facility_sees(application: Application, facility_id: int) -> bool:
+    """A facility sees applications that wished it or got an offer from it, until the
+    child is enrolled at another facility."""
+    offered_here = [o for o in application.offers if o.facility_id == facility_id]
+    if application.status == Status.ENROLLED:
+        return any(o.status == OfferStatus.ACCEPTED for o in offered_here)
+    return bool(offered_here) or any(w.facility_id == facility_id for w in application.wishes)
+
+
 def can_view_application(user: User, application: Application) -> bool:
     if user.role == Role.OFFICE:
         return True
     if user.role == Role.PARENT:
         return application.child.household.user_id == user.id
     if user.role == Role.FACILITY and user.facility_id is not None:
-        return bool(
-            db.session.scalar(
-                select(
-                    exists().where(
-                        Wish.application_id == application.id,
-                        Wish.facility_id == user.facility_id,
-                    )
-                )
-            )
-        ) or any(o.facility_id == user.facility_id for o in application.offers)
+        return facility_sees(application, user.facility_id)
     return False
 
 

@@ -75,6 +75,10 @@ def test_enroll_then_other_facility_loses_sight(
     auth.logout()
     auth.login(regen)
     assert mine.reference not in client.get("/facility/").get_data(as_text=True)
+    # nor in its export
+    export = client.get("/facility/export.csv")
+    assert export.status_code == 200
+    assert mine.reference not in export.get_data(as_text=True)
 
 
 def test_refuse_needs_reason_and_flags(
@@ -120,3 +124,13 @@ def test_overdue_enrollment_flagged(municipality: dict[str, Any]) -> None:
     db.session.expire_all()
     assert mine.flagged and "within 28 days" in (mine.flag_reason or "")
     assert enrollments.flag_overdue(utcnow() + timedelta(days=29), days=28) == 0
+
+
+def test_office_reaches_the_runs_from_dashboard_and_rounds(
+    client: FlaskClient, municipality: dict[str, Any], login_as: Any
+) -> None:
+    login_as(Role.OFFICE)
+    target = f"/office/rounds/{municipality['round'].id}/runs"
+    assert target in client.get("/office/").get_data(as_text=True)
+    assert target in client.get("/office/rounds").get_data(as_text=True)
+    assert client.get(target).status_code == 200
