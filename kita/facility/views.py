@@ -71,10 +71,7 @@ def _free_form(facility: Facility) -> tuple[Any, list[Any], Any]:
     return FreeForm(), caps, round_
 
 
-@bp.route("/")
-def index() -> Any:
-    facility = _facility()
-    form, caps, round_ = _free_form(facility)
+def _desk_page(facility: Facility, form: Any, caps: list[Any], round_: Any) -> str:
     return render_template(
         "facility/index.html",
         facility=facility,
@@ -85,6 +82,13 @@ def index() -> Any:
         report_round=round_,
         offer_labels=OFFER_STATUS_LABELS,
     )
+
+
+@bp.route("/")
+def index() -> Any:
+    facility = _facility()
+    form, caps, round_ = _free_form(facility)
+    return _desk_page(facility, form, caps, round_)
 
 
 @bp.route("/offers/<int:offer_id>/enroll", methods=["POST"])
@@ -144,19 +148,7 @@ def free_places() -> Any:
         else:
             flash(_("Free places reported."), "success")
             return redirect(url_for("facility.index"), 303)
-    return (
-        render_template(
-            "facility/index.html",
-            facility=facility,
-            desk=enrollments.desk(facility),
-            confirm=ConfirmForm(),
-            free_form=form,
-            caps=caps,
-            report_round=round_,
-            offer_labels=OFFER_STATUS_LABELS,
-        ),
-        422,
-    )
+    return _desk_page(facility, form, caps, round_), 422
 
 
 @bp.route("/export.<fmt>")

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from kita.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from kita.extensions import db
@@ -60,6 +61,15 @@ def _age(application: Application) -> tuple[int, int]:
     return application.child.age_on(application.start_date)
 
 
+#: what the desk, ``facility_sees`` and the points touch for each application
+_APPLICATION_ROWS = (
+    selectinload(Application.child),
+    selectinload(Application.offers),
+    selectinload(Application.wishes),
+    selectinload(Application.criteria),
+)
+
+
 def desk(facility: Facility, round_id: int | None = None) -> Desk:
     """Everything the facility's staff sees on their page."""
     q = (
@@ -67,6 +77,7 @@ def desk(facility: Facility, round_id: int | None = None) -> Desk:
         .join(Wish, Wish.application_id == Application.id)
         .where(Wish.facility_id == facility.id, Application.status.in_(APPLICANT_STATUSES))
         .order_by(Application.care_type, Application.reference)
+        .options(*_APPLICATION_ROWS)
     )
     if round_id is not None:
         q = q.where(Application.round_id == round_id)
@@ -89,7 +100,19 @@ def desk(facility: Facility, round_id: int | None = None) -> Desk:
                 offer_here=here,
             )
         )
-    oq = select(Offer).where(Offer.facility_id == facility.id).order_by(Offer.id.desc())
+    oq = (
+        select(Offer)
+        .where(Offer.facility_id == facility.id)
+        .order_by(Offer.id.desc())
+        .options(
+            selectinload(Offer.enrollment),
+            selectinload(Offer.application).options(
+                selectinload(Application.child),
+                selectinload(Application.offers),
+                selectinload(Application.wishes),
+            ),
+        )
+    )
     all_offers = [o for o in db.session.scalars(oq).all() if visible_offer(o)]
     if round_id is not None:
         all_offers = [o for o in all_offers if o.application.round_id == round_id]
@@ -129,19 +152,35 @@ def _check(offer: Offer) -> None:
 
 def confirm(actor: User, offer: Offer) -> Enrollment:
     """ "Aufnahme bestätigen": the care contract is signed; the application is closed."""
+    return _answer(actor, offer, EnrollmentStatus.CONFIRMED)
+
+
+def _answer(
+    actor: User, offer: Offer, status: EnrollmentStatus, reason: str | None = None
+) -> Enrollment:
+    """Store the facility's answer and move the application on, in one transaction."""
     _check(offer)
+    app = offer.application
     try:
         enrollment = Enrollment(
             offer_id=offer.id,
             facility_id=offer.facility_id,
-            status=EnrollmentStatus.CONFIRMED,
+            status=status,
+            reason=reason,
             decided_by_id=actor.id,
         )
         db.session.add(enrollment)
         db.session.flush()
-        offer.keeps_waiting = False
-        audit.record(actor, "enrollment.confirm", offer, reference=offer.application.reference)
-        transition(offer.application, "enroll", actor, commit=False)
+        if status == EnrollmentStatus.CONFIRMED:
+            offer.keeps_waiting = False
+            audit.record(actor, "enrollment.confirm", offer, reference=app.reference)
+            transition(app, "enroll", actor, commit=False)
+        else:
+            offer.status = OfferStatus.RELEASED
+            app.flagged = True
+            app.flag_reason = reason
+            audit.record(actor, "enrollment.refuse", offer, reference=app.reference)
+            transition(app, "enrollment_refused", actor, message=reason, commit=False)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -160,31 +199,7 @@ def refuse(actor: User, offer: Offer, reason: str) -> Enrollment:
         raise ValidationFailed({"reason": [str(_l("Please give a reason."))]})
     if len(reason) > 2000:
         raise ValidationFailed({"reason": [str(_l("At most %(n)d characters, please.", n=2000))]})
-    _check(offer)
-    app = offer.application
-    try:
-        enrollment = Enrollment(
-            offer_id=offer.id,
-            facility_id=offer.facility_id,
-            status=EnrollmentStatus.REFUSED,
-            reason=reason,
-            decided_by_id=actor.id,
-        )
-        db.session.add(enrollment)
-        db.session.flush()
-        offer.status = OfferStatus.RELEASED
-        app.flagged = True
-        app.flag_reason = reason
-        audit.record(actor, "enrollment.refuse", offer, reference=app.reference)
-        transition(app, "enrollment_refused", actor, message=reason, commit=False)
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict(str(_l("This place has already been answered."))) from None
-    except Exception:
-        db.session.rollback()
-        raise
-    return enrollment
+    return _answer(actor, offer, EnrollmentStatus.REFUSED, reason)
 
 
 def report_round(today: date | None = None) -> Round | None:
