@@ -7,14 +7,12 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from kita.admin.forms import SettingsForm, StaffForm
 from kita.errors import DomainError, ValidationFailed
-from kita.extensions import db
 from kita.forms import ConfirmForm, apply_errors
-from kita.models import STAFF_ROLES, Facility, Role, User
-from kita.services import accounts, security, settings
+from kita.models import STAFF_ROLES, Role, User
+from kita.services import accounts, facilities, security, settings
 from kita.web import guard_role
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -22,8 +20,8 @@ guard_role(bp, {Role.ADMIN})
 
 
 def _staff_user_or_404(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None or user.role not in STAFF_ROLES:
+    user = accounts.get_staff_user(user_id)
+    if user is None:
         abort(404)
     return user
 
@@ -31,26 +29,22 @@ def _staff_user_or_404(user_id: int) -> User:
 @bp.route("/")
 def index() -> Any:
     role = request.args.get("role")
-    q = select(User).where(User.role.in_(STAFF_ROLES)).order_by(User.role, User.email)
-    if role in {r.value for r in STAFF_ROLES}:
-        q = q.where(User.role == Role(role))
-    users = db.session.scalars(q).all()
-    facilities = {f.id: f for f in db.session.scalars(select(Facility)).all()}
+    users = accounts.staff_users(Role(role) if role in {r.value for r in STAFF_ROLES} else None)
+    by_id = {f.id: f for f in facilities.facilities_by_name()}
     return render_template(
-        "admin/index.html", users=users, facilities=facilities, role=role, form=ConfirmForm()
+        "admin/index.html", users=users, facilities=by_id, role=role, form=ConfirmForm()
     )
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
 def new_user() -> Any:
     form = StaffForm()
-    facilities = db.session.scalars(
-        select(Facility).where(Facility.active.is_(True)).order_by(Facility.name)
-    ).all()
-    form.facility.choices = [(0, _("— none —"))] + [(f.id, f.name) for f in facilities]
+    form.facility.choices = [(0, _("— none —"))] + [
+        (f.id, f.name) for f in facilities.facilities_by_name(active_only=True)
+    ]
     if form.validate_on_submit():
         role = Role(form.role.data)
-        facility = db.session.get(Facility, form.facility.data) if form.facility.data else None
+        facility = facilities.get_facility(form.facility.data) if form.facility.data else None
         try:
             user = accounts.invite_staff(
                 current_user,

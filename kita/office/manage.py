@@ -3,16 +3,15 @@ letters, exports per facility and the audit log (routes on the office blueprint)
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from kita.errors import DomainError, ValidationFailed
-from kita.extensions import db
 from kita.forms import ConfirmForm, apply_errors
-from kita.models import CareType, Facility, PriorityRule, Round
+from kita.models import CareType
 from kita.office.forms import (
     AuditFilterForm,
     CapacityForm,
@@ -37,9 +36,10 @@ from kita.services import (
 )
 from kita.services.stations import care_type_label
 
+T = TypeVar("T")
 
-def _get(model: Any, obj_id: int) -> Any:
-    obj = db.session.get(model, obj_id)
+
+def _found(obj: T | None) -> T:
     if obj is None:
         abort(404)
     return obj
@@ -88,7 +88,7 @@ def _facility_errors(form: FacilityForm, exc: ValidationFailed) -> None:
 @bp.route("/facilities/new", methods=["GET", "POST"])
 @bp.route("/facilities/<int:facility_id>/edit", methods=["GET", "POST"])
 def facility_edit(facility_id: int | None = None) -> Any:
-    facility = _get(Facility, facility_id) if facility_id else None
+    facility = _found(facilities.get_facility(facility_id)) if facility_id else None
     form = FacilityForm(obj=facility)
     if request.method == "GET" and facility is not None:
         for ct in facility.care_types:
@@ -109,7 +109,7 @@ def facility_edit(facility_id: int | None = None) -> Any:
 
 @bp.route("/facilities/<int:facility_id>", methods=["GET", "POST"])
 def facility_detail(facility_id: int) -> Any:
-    facility = _get(Facility, facility_id)
+    facility = _found(facilities.get_facility(facility_id))
     all_rounds = rounds.all_rounds()
     rid = request.args.get("round", type=int)
     round_ = next((r for r in all_rounds if r.id == rid), None) or facilities.open_round()
@@ -171,7 +171,7 @@ def facility_detail(facility_id: int) -> Any:
 
 @bp.route("/facilities/<int:facility_id>/active", methods=["POST"])
 def facility_active(facility_id: int) -> Any:
-    facility = _get(Facility, facility_id)
+    facility = _found(facilities.get_facility(facility_id))
     if not ConfirmForm().validate_on_submit():
         abort(400)
     active = request.form.get("active") == "1"
@@ -187,7 +187,7 @@ def facility_active(facility_id: int) -> Any:
 def facility_export(facility_id: int, fmt: str) -> Any:
     if fmt not in ("csv", "xlsx"):
         abort(404)
-    facility = _get(Facility, facility_id)
+    facility = _found(facilities.get_facility(facility_id))
     content, mimetype, filename = exports.facility_export(facility, fmt)
     audit.record_now(current_user, "export.facility", facility, fmt=fmt)
     return Response(
@@ -228,7 +228,7 @@ def rule_list() -> Any:
 @bp.route("/rules/new", methods=["GET", "POST"])
 @bp.route("/rules/<int:rule_id>/edit", methods=["GET", "POST"])
 def rule_edit(rule_id: int | None = None) -> Any:
-    rule = _get(PriorityRule, rule_id) if rule_id else None
+    rule = _found(rules.get_rule(rule_id)) if rule_id else None
     form = RuleForm(obj=rule)
     if form.validate_on_submit():
         data = rules.RuleInput(
@@ -254,7 +254,7 @@ def rule_edit(rule_id: int | None = None) -> Any:
 
 @bp.route("/rounds/<int:round_id>/tiebreak", methods=["POST"])
 def round_tiebreak(round_id: int) -> Any:
-    round_ = _get(Round, round_id)
+    round_ = _found(rounds.get_round(round_id))
     form = TiebreakForm(prefix=f"r{round_.id}")
     if not form.validate_on_submit():
         abort(400)
@@ -269,7 +269,7 @@ def round_tiebreak(round_id: int) -> Any:
 
 @bp.route("/rounds/<int:round_id>/lottery", methods=["POST"])
 def round_lottery(round_id: int) -> Any:
-    round_ = _get(Round, round_id)
+    round_ = _found(rounds.get_round(round_id))
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
@@ -297,7 +297,7 @@ def round_list() -> Any:
 @bp.route("/rounds/new", methods=["GET", "POST"])
 @bp.route("/rounds/<int:round_id>/edit", methods=["GET", "POST"])
 def round_edit(round_id: int | None = None) -> Any:
-    round_ = _get(Round, round_id) if round_id else None
+    round_ = _found(rounds.get_round(round_id)) if round_id else None
     form = RoundForm(obj=round_)
     if request.method == "GET" and round_ is not None:
         form.tiebreak_method.data = round_.tiebreak_method.value
@@ -337,7 +337,7 @@ def import_page() -> Any:
         if not form.validate_on_submit():
             status = 422
         else:
-            round_ = _get(Round, form.round.data)
+            round_ = _found(rounds.get_round(form.round.data))
             upload = request.files.get("file")
             if upload is not None and upload.filename:
                 raw = upload.read(10 * 1024 * 1024 + 1)

@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from kita.errors import DomainError, ValidationFailed
 from kita.forms import apply_errors
 from kita.office.views import bp
-from kita.services import retention
+from kita.services import applications, retention
 
 
 class PolicyForm(FlaskForm):
@@ -98,7 +98,7 @@ def retention_hold() -> Any:
 @bp.route("/retention/<int:app_id>/lift", methods=["POST"])
 def retention_lift(app_id: int) -> Any:
     form = LiftForm()
-    application = retention.get_application(app_id)
+    application = applications.get_application(app_id)
     if not form.validate_on_submit():
         flash(_("Please enter a reason."), "error")
         return redirect(url_for("office.retention_index"))

@@ -13,17 +13,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from kita.errors import DomainError, NotFound, ValidationFailed
-from kita.extensions import db
 from kita.forms import ConfirmForm, apply_errors
-from kita.models import AllocationRun, Application, Facility, Round, RunStatus, Status
+from kita.models import AllocationRun, Round, RunStatus
 from kita.office.views import bp
 from kita.services import allocation_runs as runs
-from kita.services import offers
+from kita.services import applications, facilities, offers, rounds
 
 REASON_LABELS = {
     "full": _l("all places taken by children with higher priority"),
@@ -64,23 +62,21 @@ class AlternativeForm(FlaskForm):
 
 
 def _round(round_id: int) -> Round:
-    r = db.session.get(Round, round_id)
+    r = rounds.get_round(round_id)
     if r is None:
         abort(404)
     return r
 
 
 def _run(run_id: int) -> AllocationRun:
-    run = db.session.get(AllocationRun, run_id)
-    if run is None:
+    try:
+        return runs.get_run(run_id)
+    except NotFound:
         abort(404)
-    return run
 
 
 def _facility_choices() -> list[tuple[int, str]]:
-    return [
-        (f.id, f.name) for f in db.session.scalars(select(Facility).order_by(Facility.name)).all()
-    ]
+    return [(f.id, f.name) for f in facilities.facilities_by_name()]
 
 
 def reason_text(entry: dict[str, Any], names: dict[str, str]) -> str:
@@ -137,10 +133,10 @@ def round_runs(round_id: int) -> Any:
             override_form=override_form,
             confirm=ConfirmForm(),
             apps={a.id: a for a in runs.problem_applications(round_.id)},
-            facilities={f.id: f for f in db.session.scalars(select(Facility))},
+            facilities={f.id: f for f in facilities.facilities_by_name()},
             mode_labels=runs.MODE_LABELS,
             status_labels=runs.RUN_STATUS_LABELS,
-            waiting=_waitlist_count(round_.id),
+            waiting=runs.waitlist_count(round_.id),
             placed={
                 r.id: runs.result_of(r).get("stats", {}).get("placed", "–")
                 for r in all_runs
@@ -148,16 +144,6 @@ def round_runs(round_id: int) -> Any:
             },
         ),
         status,
-    )
-
-
-def _waitlist_count(round_id: int) -> int:
-    return len(
-        db.session.scalars(
-            select(Application.id).where(
-                Application.round_id == round_id, Application.status == Status.WAITLIST
-            )
-        ).all()
     )
 
 
@@ -175,7 +161,7 @@ def run_page(run_id: int) -> Any:
     if run.status == RunStatus.FAILED:
         return render_template("office/runs/failed.html", run=run, mode_labels=runs.MODE_LABELS)
     s = runs.summary(run)
-    names = {f.slug: f.name for f in db.session.scalars(select(Facility))}
+    names = {f.slug: f.name for f in facilities.facilities_by_name()}
     override_form = OverrideForm()
     override_form.facility_id.choices = _facility_choices()
     return render_template(
@@ -277,13 +263,8 @@ def override_add(round_id: int) -> Any:
             for m in messages:
                 flash(str(m), "error")
         return redirect(target, 303)
-    app = db.session.scalar(
-        select(Application).where(
-            Application.reference == (form.reference.data or "").strip().upper(),
-            Application.round_id == round_.id,
-        )
-    )
-    facility = db.session.get(Facility, form.facility_id.data)
+    app = runs.application_by_reference(round_.id, form.reference.data)
+    facility = facilities.get_facility(form.facility_id.data)
     if app is None or facility is None:
         flash(_("No application with this reference number in this round."), "error")
         return redirect(target, 303)
@@ -315,13 +296,8 @@ def override_delete(round_id: int, override_id: int) -> Any:
 @bp.route("/rounds/<int:round_id>/alternatives")
 def round_alternatives(round_id: int) -> Any:
     round_ = _round(round_id)
-    waiting = db.session.scalars(
-        select(Application)
-        .where(Application.round_id == round_.id, Application.status == Status.WAITLIST)
-        .order_by(Application.reference)
-    ).all()
     rows = []
-    for app in waiting:
+    for app in runs.waitlist(round_.id):
         form = AlternativeForm(prefix=f"a{app.id}")
         options = offers.alternative_facilities(app)
         form.facility_id.choices = [
@@ -333,16 +309,14 @@ def round_alternatives(round_id: int) -> Any:
 
 @bp.route("/applications/<int:app_id>/alternative", methods=["POST"])
 def application_alternative(app_id: int) -> Any:
-    app = db.session.get(Application, app_id)
-    if app is None:
-        abort(404)
+    app = applications.get_application(app_id)
     form = AlternativeForm(prefix=f"a{app.id}")
     form.facility_id.choices = [(o.facility.id, "") for o in offers.alternative_facilities(app)]
     back = url_for("office.round_alternatives", round_id=app.round_id)
     if not form.validate_on_submit():
         flash(_("Please choose a facility from the list."), "error")
         return redirect(back, 303)
-    facility = db.session.get(Facility, form.facility_id.data)
+    facility = facilities.get_facility(form.facility_id.data)
     assert facility is not None
     try:
         offers.make_alternative(current_user, app, facility)

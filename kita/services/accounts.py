@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select
 
 from kita.errors import DomainError, ValidationFailed
 from kita.extensions import db
-from kita.models import Facility, FailedLogin, Household, Role, User, utcnow
+from kita.models import STAFF_ROLES, Facility, FailedLogin, Household, Role, User, utcnow
 from kita.services import audit, notifications, tokens
 
 MIN_PASSWORD = 10
@@ -105,6 +105,19 @@ def get_user(user_id: object) -> User | None:
         return db.session.get(User, int(user_id))  # type: ignore[call-overload]
     except (TypeError, ValueError):
         return None
+
+
+def get_staff_user(user_id: int) -> User | None:
+    """A staff account (office, facility, admin); parents' accounts are not staff."""
+    user = db.session.get(User, user_id)
+    return user if user is not None and user.role in STAFF_ROLES else None
+
+
+def staff_users(role: Role | None = None) -> list[User]:
+    stmt = select(User).where(User.role.in_(STAFF_ROLES)).order_by(User.role, User.email)
+    if role is not None:
+        stmt = stmt.where(User.role == role)
+    return list(db.session.scalars(stmt).all())
 
 
 def get_by_email(email: str) -> User | None:

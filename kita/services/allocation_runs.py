@@ -27,7 +27,7 @@ from typing import Any
 from flask import Flask, current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -985,4 +985,35 @@ def latest_published(round_id: int) -> AllocationRun | None:
         .where(AllocationRun.round_id == round_id, AllocationRun.published_at.is_not(None))
         .order_by(AllocationRun.published_at.desc())
         .limit(1)
+    )
+
+
+def waitlist(round_id: int) -> list[Application]:
+    """The round's applications on the waiting list, by reference number."""
+    return list(
+        db.session.scalars(
+            select(Application)
+            .where(Application.round_id == round_id, Application.status == Status.WAITLIST)
+            .order_by(Application.reference)
+        ).all()
+    )
+
+
+def waitlist_count(round_id: int) -> int:
+    return (
+        db.session.scalar(
+            select(func.count(Application.id)).where(
+                Application.round_id == round_id, Application.status == Status.WAITLIST
+            )
+        )
+        or 0
+    )
+
+
+def application_by_reference(round_id: int, reference: str | None) -> Application | None:
+    return db.session.scalar(
+        select(Application).where(
+            Application.reference == (reference or "").strip().upper(),
+            Application.round_id == round_id,
+        )
     )

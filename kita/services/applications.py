@@ -16,7 +16,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
-from kita.errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed
+from kita.errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from kita.extensions import db
 from kita.models import (
     CLOSED_STATUSES,
@@ -601,6 +601,13 @@ def withdraw(actor: User | None, application: Application, message: str | None =
     except Exception:
         db.session.rollback()
         raise
+
+
+def get_application(app_id: int) -> Application:
+    application = db.session.get(Application, app_id)
+    if application is None:
+        raise NotFound("not found")
+    return application
 
 
 def active_rules() -> list[PriorityRule]:

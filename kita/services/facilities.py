@@ -36,6 +36,17 @@ def active_facilities() -> list[Facility]:
     )
 
 
+def get_facility(facility_id: int) -> Facility | None:
+    return db.session.get(Facility, facility_id)
+
+
+def facilities_by_name(active_only: bool = False) -> list[Facility]:
+    stmt = select(Facility).order_by(Facility.name)
+    if active_only:
+        stmt = stmt.where(Facility.active.is_(True))
+    return list(db.session.scalars(stmt).all())
+
+
 def open_round(today: date | None = None) -> Round | None:
     """The round currently taking applications (deadline not passed), else the newest open."""
     today = today or date.today()

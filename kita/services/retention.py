@@ -37,7 +37,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, delete, or_, select, update
 
-from kita.errors import InvalidTransition, NotFound, ValidationFailed
+from kita.errors import InvalidTransition, ValidationFailed
 from kita.extensions import db
 from kita.models import (
     CLOSED_STATUSES,
@@ -424,13 +424,6 @@ def held_applications() -> list[Application]:
             select(Application).where(Application.legal_hold.is_(True)).order_by(Application.id)
         )
     )
-
-
-def get_application(app_id: int) -> Application:
-    application = db.session.get(Application, app_id)
-    if application is None:
-        raise NotFound("not found")
-    return application
 
 
 def find_by_reference(reference: str) -> Application | None:

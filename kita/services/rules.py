@@ -51,6 +51,10 @@ class RuleInput:
     description_en: str = ""
 
 
+def get_rule(rule_id: int) -> PriorityRule | None:
+    return db.session.get(PriorityRule, rule_id)
+
+
 def all_rules(active_only: bool = False) -> list[PriorityRule]:
     stmt = select(PriorityRule).order_by(PriorityRule.sort_order, PriorityRule.id)
     if active_only:
