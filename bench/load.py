@@ -44,7 +44,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import gevent
-from locust import HttpUser, between, constant, task
+from locust import FastHttpUser, between, constant, task
 from locust.env import Environment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -151,19 +151,36 @@ def prepare_database(env: dict[str, str]) -> None:
     print(f"database: migrated and demo loaded in {time.monotonic() - t0:.0f} s", flush=True)
 
 
-def open_round_start(env: dict[str, str]) -> date:
+def demo_facts(env: dict[str, str]) -> tuple[date, list[str]]:
+    """The open round's first care start, and the parents holding an open offer."""
     code = (
+        "from sqlalchemy import select\n"
         "from kita import create_app\n"
+        "from kita.extensions import db\n"
+        "from kita.models import Application, Child, Household, Offer, OfferStatus, User\n"
         "from kita.services import facilities\n"
         "app = create_app()\n"
         "with app.app_context():\n"
         "    r = facilities.open_round()\n"
         "    print(r.care_start_from.isoformat())\n"
+        "    q = (select(User.email).join(Household, Household.user_id == User.id)\n"
+        "         .join(Child).join(Application).join(Offer)\n"
+        "         .where(Offer.status == OfferStatus.OPEN).distinct())\n"
+        "    print(' '.join(sorted(db.session.scalars(q))))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, cwd=ROOT, check=True, capture_output=True, text=True
-    ).stdout.split()[-1]
-    return date.fromisoformat(out)
+    lines = (
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        .stdout.strip()
+        .splitlines()
+    )
+    return date.fromisoformat(lines[-2].strip()), lines[-1].split()
 
 
 @contextmanager
@@ -218,15 +235,21 @@ START: dict[str, date] = {}
 READY = {"n": 0}  # simulated people that have finished logging in (on_start)
 
 
+def prepare_logins(first: list[str]) -> None:
+    numbers = list(range(1, FAMILIES + 1))
+    random.Random(7).shuffle(numbers)
+    rest = [f"eltern{n:03d}@kita.example" for n in numbers]
+    order = [e for e in first if e in rest] + [e for e in rest if e not in first]
+    _logins[:] = list(reversed(order))  # pop() takes from the end
+
+
 def next_parent_login() -> str:
     if not _logins:
-        numbers = list(range(1, FAMILIES + 1))
-        random.Random(7).shuffle(numbers)
-        _logins.extend(f"eltern{n:03d}@kita.example" for n in numbers)
+        prepare_logins([])
     return _logins.pop()
 
 
-class Person(HttpUser):
+class Person(FastHttpUser):
     abstract = True
     wait_time = between(1, 3)
 
@@ -280,7 +303,7 @@ class Parent(Person):
             f"/parent/applications/{app_id}", name="GET /parent/applications/<id>"
         )
         match = re.search(r'action="(/parent/applications/\d+/offers/\d+/accept)"', page.text)
-        if match:  # an open offer: most families accept at once
+        if match and random.random() < 0.3:  # an open offer: read, think, accept later
             self.client.post(
                 match.group(1), data={"csrf_token": csrf_of(page.text)}, name="POST accept offer"
             )
@@ -374,7 +397,7 @@ class Office(Person):
         self.client.get("/office/figures", name="GET /office/figures")
 
 
-class ProbeParent(HttpUser):
+class ProbeParent(FastHttpUser):
     """Closed loop, no think time: how many status pages per second can the app serve?"""
 
     abstract = True
@@ -415,7 +438,7 @@ class ProbePing(ProbeParent):
 
 
 def run_phase(
-    url: str, user_classes: list[type[HttpUser]], users: int, seconds: float, spawn_rate: float
+    url: str, user_classes: list[type[FastHttpUser]], users: int, seconds: float, spawn_rate: float
 ) -> tuple[Environment, float]:
     env = Environment(user_classes=user_classes, host=url)
     runner = env.create_local_runner()
@@ -496,7 +519,10 @@ def main() -> int:
         if args.hash_parameters:
             env["KITA_PASSWORD_HASH_PARAMETERS"] = args.hash_parameters
         prepare_database(env)
-        START["round"] = open_round_start(env)
+        START["round"], with_offers = demo_facts(env)
+        # a deadline day also has families answering offers: those log in first
+        prepare_logins(with_offers)
+        print(f"demo: {len(with_offers)} families hold an open offer", flush=True)
         with gunicorn(env, args.workers, args.threads) as url:
             print(
                 f"deadline day: {args.users} users for {args.minutes:g} min, 1-3 s think time",
