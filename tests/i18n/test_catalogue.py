@@ -65,8 +65,10 @@ def test_every_extracted_string_has_a_german_translation(
         if not message.id:
             continue
         translated = german.get(message.id, message.context)
-        if translated is None or not translated.string or (
-            isinstance(translated.string, tuple) and not all(translated.string)
+        if (
+            translated is None
+            or not translated.string
+            or (isinstance(translated.string, tuple) and not all(translated.string))
         ):
             where = ", ".join(f"{path}:{line}" for path, line in message.locations[:2])
             missing.append(f"{_msgid(message.id)!r} ({where})")
