@@ -199,16 +199,9 @@ def notify_family(
     mail_kind: str = "status_changed",
     **context: Any,
 ) -> None:
-    household = application.child.household
-    to, locale = notifications.household_address(household)
-    notifications.queue(
+    notifications.mail_family(
         mail_kind,
-        to=to,
-        locale=locale,
-        application=application,
-        household=household,
-        first_name=application.child.first_name,
-        reference=application.reference,
+        application,
         station=status,
         message=message,
         url=notifications.external_url("parents.application", app_id=application.id),

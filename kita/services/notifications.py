@@ -84,6 +84,23 @@ def queue(
     return mail
 
 
+def mail_family(kind: str, application: Application, **context: Any) -> OutboxMail:
+    """Queue a mail about ``application`` to its family, in the family's language, with
+    the child's first name and the reference number."""
+    household = application.child.household
+    to, locale = household_address(household)
+    return queue(
+        kind,
+        to=to,
+        locale=locale,
+        application=application,
+        household=household,
+        first_name=application.child.first_name,
+        reference=application.reference,
+        **context,
+    )
+
+
 def household_address(household: Household | None) -> tuple[str | None, str]:
     """Where a family's mails go (None: letters) and in which language."""
     if household is None:

@@ -47,16 +47,9 @@ def _int_setting(key: str, default: int) -> int:
 
 
 def _mail(kind: str, application: Application, **context: object) -> None:
-    household = application.child.household
-    to, locale = notifications.household_address(household)
-    notifications.queue(
+    notifications.mail_family(
         kind,
-        to=to,
-        locale=locale,
-        application=application,
-        household=household,
-        first_name=application.child.first_name,
-        reference=application.reference,
+        application,
         url=notifications.external_url("parents.application", app_id=application.id),
         **context,
     )

@@ -227,16 +227,9 @@ def _send_notice(application: Application, due: datetime, now: datetime) -> bool
     if claimed != 1:
         db.session.rollback()
         return False
-    household = application.child.household
-    to, locale = notifications.household_address(household)
-    notifications.queue(
+    notifications.mail_family(
         "retention_notice",
-        to=to,
-        locale=locale,
-        application=application,
-        household=household,
-        first_name=application.child.first_name,
-        reference=application.reference,
+        application,
         due=max(due, now + timedelta(days=policy()[1])),
     )
     audit.record(None, "retention.notice", application, reference=application.reference)
