@@ -24,6 +24,7 @@ solution (the first from deferred acceptance).
 from __future__ import annotations
 
 import bisect
+import hashlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ from .model import ResolvedOptions, Status
 
 NUM_WORKERS = 2
 SMALL_CHILDREN = 2_000
+SMALL_WORKERS = 1  # workers for rounds up to SMALL_CHILDREN (the result does not depend on it)
+TIE_WEIGHT_BITS = 31
 
 
 @dataclass
@@ -323,6 +326,7 @@ def solve_cpsat(
     _hint_assignment(inst, m, hint)
 
     stages, rank_max = _stages(m, opts.mode, together)
+    stages.append(("tiebreak", _tiebreak(inst, m)))
     note: str | None = None
 
     status: Status = "OPTIMAL"
@@ -334,12 +338,14 @@ def solve_cpsat(
         if remaining <= 0.05:
             status = "FEASIBLE"
             break
+        if name == "tiebreak" and status != "OPTIMAL":
+            break  # the optimum is not proven: no unique answer to single out
         m.model.minimize(expr)
         # later stages keep a share of the time: each gets at least its fair part
         share = remaining if number == len(stages) - 1 else remaining * 0.6
         solver.parameters.max_time_in_seconds = share
         # one worker is deterministic and has the least start-up cost on small rounds
-        solver.parameters.num_workers = 1 if inst.n <= SMALL_CHILDREN else NUM_WORKERS
+        solver.parameters.num_workers = SMALL_WORKERS if inst.n <= SMALL_CHILDREN else NUM_WORKERS
         solver.parameters.random_seed = opts.seed
         res = solver.solve(m.model)
         if res == cp_model.INFEASIBLE:
@@ -389,6 +395,33 @@ def solve_cpsat(
     if bound is not None and upper_bound is not None:
         bound = min(bound, upper_bound)
     return Outcome(assign=assign, status=status, bound=bound, note=note)
+
+
+def tie_weight(child: str, facility: str) -> int:
+    """A fixed pseudo-random weight in [1, 2**31] for placing ``child`` at ``facility``."""
+    digest = hashlib.blake2b(f"{child}\x00{facility}".encode(), digest_size=8).digest()
+    return (int.from_bytes(digest, "big") >> (64 - TIE_WEIGHT_BITS)) + 1
+
+
+def _tiebreak(inst: Instance, m: _Model) -> cp_model.LinearExprT:
+    """The last stage: among all lexicographic optima, the one of least total tie weight.
+
+    Every (child, facility) pair has a fixed weight derived from the two ids alone, so the
+    rule depends on the problem only. By the isolation lemma (Mulmuley, Vazirani and
+    Vazirani) the minimum-weight optimum is unique unless an unlucky weight collision occurs,
+    with probability at most (number of child-facility literals) / 2**31 for any problem; a
+    unique optimum is the same whatever the number of workers or the search path.
+    """
+    weights: dict[int, int] = {}
+    lits: dict[int, cp_model.IntVar] = {}
+    fac_ids, child_ids = inst.fac_ids, inst.child_ids
+    for i, row in enumerate(m.lits):
+        for f, _, lit in row:
+            idx = lit.index
+            lits[idx] = lit
+            weights[idx] = weights.get(idx, 0) + tie_weight(child_ids[i], fac_ids[f])
+    keys = sorted(lits)
+    return cp_model.LinearExpr.weighted_sum([lits[k] for k in keys], [weights[k] for k in keys])
 
 
 def _stages(
