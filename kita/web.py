@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Blueprint, Flask, abort, g, render_template, request
+from flask import Blueprint, Flask, Response, abort, g, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
@@ -17,6 +17,15 @@ from kita.services import notifications, settings
 from kita.services.stations import care_type_label, station_label
 
 log = logging.getLogger("kita")
+
+
+def download(content: str | bytes, mimetype: str, filename: str) -> Response:
+    """A file the browser saves under ``filename`` (exports, JSON of a run)."""
+    return Response(
+        content,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f"attachment; filename={filename}"},
+    )
 
 
 def guard_role(bp: Blueprint, roles: Iterable[Role]) -> None:

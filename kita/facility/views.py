@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -17,7 +17,7 @@ from kita.forms import ConfirmForm, apply_errors
 from kita.models import Facility, Offer, Role
 from kita.services import audit, enrollments, exports, permissions
 from kita.services.stations import care_type_label
-from kita.web import guard_role
+from kita.web import download, guard_role
 
 bp = Blueprint("facility", __name__, url_prefix="/facility")
 guard_role(bp, {Role.FACILITY})
@@ -158,8 +158,4 @@ def export(fmt: str) -> Any:
     facility = _facility()
     content, mimetype, filename = exports.facility_export(facility, fmt)
     audit.record_now(current_user, "export.facility", facility, fmt=fmt)
-    return Response(
-        content,
-        mimetype=mimetype,
-        headers={"Content-Disposition": f"attachment; filename={filename}"},
-    )
+    return download(content, mimetype, filename)

@@ -35,6 +35,7 @@ from kita.services import (
     rules,
 )
 from kita.services.stations import care_type_label
+from kita.web import download
 
 T = TypeVar("T")
 
@@ -190,11 +191,7 @@ def facility_export(facility_id: int, fmt: str) -> Any:
     facility = _found(facilities.get_facility(facility_id))
     content, mimetype, filename = exports.facility_export(facility, fmt)
     audit.record_now(current_user, "export.facility", facility, fmt=fmt)
-    return Response(
-        content,
-        mimetype=mimetype,
-        headers={"Content-Disposition": f"attachment; filename={filename}"},
-    )
+    return download(content, mimetype, filename)
 
 
 @bp.route("/exports")

@@ -22,6 +22,7 @@ from kita.models import AllocationRun, Round, RunStatus
 from kita.office.views import bp
 from kita.services import allocation_runs as runs
 from kita.services import applications, facilities, offers, rounds
+from kita.web import download
 
 REASON_LABELS = {
     "full": _l("all places taken by children with higher priority"),
@@ -190,11 +191,7 @@ def run_problem(run_id: int) -> Any:
     run = _run(run_id)
     if not run.problem_json:
         abort(404)
-    return Response(
-        run.problem_json,
-        mimetype="application/json",
-        headers={"Content-Disposition": f"attachment; filename=problem-run-{run.id}.json"},
-    )
+    return download(run.problem_json, "application/json", f"problem-run-{run.id}.json")
 
 
 @bp.route("/runs/<int:run_id>/result.json")
@@ -202,11 +199,7 @@ def run_result(run_id: int) -> Any:
     run = _run(run_id)
     if not run.result_json:
         abort(404)
-    return Response(
-        run.result_json,
-        mimetype="application/json",
-        headers={"Content-Disposition": f"attachment; filename=result-run-{run.id}.json"},
-    )
+    return download(run.result_json, "application/json", f"result-run-{run.id}.json")
 
 
 @bp.route("/runs/<int:run_id>/chart.svg")

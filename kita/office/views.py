@@ -28,7 +28,7 @@ from kita.services import exports, facilities, review, rounds, rules, statistics
 from kita.services.applications import allowed_actions
 from kita.services.points import for_application
 from kita.services.stations import care_type_label, station_label
-from kita.web import guard_role
+from kita.web import download, guard_role
 
 bp = Blueprint("office", __name__, url_prefix="/office")
 guard_role(bp, {Role.OFFICE})
@@ -94,11 +94,7 @@ def figures() -> Any:
 @bp.route("/figures.csv")
 def figures_csv() -> Any:
     body = statistics.service_figures_csv(statistics.service_figures())
-    return Response(
-        "\ufeff" + body,
-        mimetype="text/csv",
-        headers={"Content-Disposition": "attachment; filename=kitaplatz-kennzahlen.csv"},
-    )
+    return download("\ufeff" + body, "text/csv", "kitaplatz-kennzahlen.csv")
 
 
 # --- the application list ------------------------------------------------------------
@@ -202,11 +198,7 @@ def export_applications(fmt: str) -> Any:
     from kita.services import audit
 
     audit.record_now(current_user, "export.applications", None, object_type="application", fmt=fmt)
-    return Response(
-        content,
-        mimetype=mimetype,
-        headers={"Content-Disposition": f"attachment; filename={filename}"},
-    )
+    return download(content, mimetype, filename)
 
 
 # --- the application detail ----------------------------------------------------------
