@@ -244,7 +244,7 @@ def create_demo(
             password_hash=parent_hash,
             role=Role.PARENT,
             confirmed_at=utcnow(),
-            locale="en" if n % 15 == 0 else "de",
+            locale="en" if n % 15 == 7 else "de",
         )
         db.session.add(user)
         db.session.flush()
