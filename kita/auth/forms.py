@@ -12,20 +12,28 @@ EMAIL_VALIDATORS = [
 ]
 
 
-class RegisterForm(FlaskForm):
-    email = EmailField(_l("E-mail"), validators=EMAIL_VALIDATORS)
-    password = PasswordField(
-        _l("Password"),
+def new_password_field(label: str = _l("Password")) -> PasswordField:
+    return PasswordField(
+        label,
         validators=[DataRequired(message=_l("Please enter a password.")), Length(max=MAX_PASSWORD)],
         description=_l("At least 10 characters. Spaces and umlauts are allowed."),
     )
-    password2 = PasswordField(
+
+
+def repeat_password_field(other: str) -> PasswordField:
+    return PasswordField(
         _l("Repeat password"),
         validators=[
             DataRequired(message=_l("Please repeat the password.")),
-            EqualTo("password", message=_l("The passwords do not match.")),
+            EqualTo(other, message=_l("The passwords do not match.")),
         ],
     )
+
+
+class RegisterForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=EMAIL_VALIDATORS)
+    password = new_password_field()
+    password2 = repeat_password_field("password")
     consent = BooleanField(
         _l("I have read the privacy notice"),
         validators=[
@@ -47,36 +55,16 @@ class ResetRequestForm(FlaskForm):
 
 
 class ResetForm(FlaskForm):
-    password = PasswordField(
-        _l("New password"),
-        validators=[DataRequired(message=_l("Please enter a password.")), Length(max=MAX_PASSWORD)],
-        description=_l("At least 10 characters. Spaces and umlauts are allowed."),
-    )
-    password2 = PasswordField(
-        _l("Repeat password"),
-        validators=[
-            DataRequired(message=_l("Please repeat the password.")),
-            EqualTo("password", message=_l("The passwords do not match.")),
-        ],
-    )
+    password = new_password_field(_l("New password"))
+    password2 = repeat_password_field("password")
 
 
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField(
         _l("Current password"), validators=[DataRequired(), Length(max=1024)]
     )
-    new_password = PasswordField(
-        _l("New password"),
-        validators=[DataRequired(message=_l("Please enter a password.")), Length(max=MAX_PASSWORD)],
-        description=_l("At least 10 characters. Spaces and umlauts are allowed."),
-    )
-    new_password2 = PasswordField(
-        _l("Repeat password"),
-        validators=[
-            DataRequired(message=_l("Please repeat the password.")),
-            EqualTo("new_password", message=_l("The passwords do not match.")),
-        ],
-    )
+    new_password = new_password_field(_l("New password"))
+    new_password2 = repeat_password_field("new_password")
 
 
 class TotpForm(FlaskForm):
