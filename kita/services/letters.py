@@ -10,7 +10,8 @@ renders one for the office to print, an offer mail as the same offer letter.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, render_template
 from flask_babel import force_locale
@@ -22,7 +23,6 @@ from kita.models import (
     Application,
     Household,
     Offer,
-    OfferStatus,
     OutboxMail,
     Role,
     User,
@@ -61,6 +61,11 @@ def _sender() -> dict[str, str]:
     }
 
 
+def _today() -> date:
+    """Today in the municipality's time zone (the letter's date line)."""
+    return datetime.now(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
+
+
 def render_pdf(html: str) -> bytes:
     """HTML to PDF with WeasyPrint (imported lazily: it loads Pango on first use)."""
     from weasyprint import HTML
@@ -84,7 +89,7 @@ def offer_letter_html(offer: Offer, locale: str | None = None) -> str:
             facility=offer.facility,
             recipient=_recipient(household),
             sender=_sender(),
-            today=date.today(),
+            today=_today(),
             url=external_url("parents.index"),
             lang=locale,
         )
@@ -126,7 +131,7 @@ def mail_letter_pdf(mail: OutboxMail) -> bytes:
             mail=mail,
             recipient=_recipient(household) if household is not None else [],
             sender=_sender(),
-            today=date.today(),
+            today=_today(),
             lang=mail.locale or "de",
         )
     return render_pdf(html)
@@ -151,12 +156,3 @@ def get_offer_or_404(offer_id: int, user: User) -> Offer:
         abort(404)  # pragma: no cover - deny aborts
     assert offer is not None
     return offer
-
-
-def letter_offers(application: Application) -> list[Offer]:
-    """The offers of an application a letter can be downloaded for (newest first)."""
-    return sorted(
-        (o for o in application.offers if o.status != OfferStatus.WITHDRAWN),
-        key=lambda o: o.id,
-        reverse=True,
-    )
