@@ -74,15 +74,7 @@ def update_household(
     return household
 
 
-def add_child(
-    actor: User,
-    household: Household,
-    *,
-    first_name: str,
-    last_name: str,
-    birth_date: date,
-    commit: bool = True,
-) -> Child:
+def _validate_child(first_name: str, last_name: str, birth_date: date) -> None:
     errors: dict[str, list[str]] = {}
     _name_errors(errors, "first_name", first_name)
     _name_errors(errors, "last_name", last_name)
@@ -94,6 +86,18 @@ def add_child(
         errors.setdefault("birth_date", []).append(str(_l("Please check the date of birth.")))
     if errors:
         raise ValidationFailed(errors)
+
+
+def add_child(
+    actor: User,
+    household: Household,
+    *,
+    first_name: str,
+    last_name: str,
+    birth_date: date,
+    commit: bool = True,
+) -> Child:
+    _validate_child(first_name, last_name, birth_date)
     child = Child(first_name=first_name.strip(), last_name=last_name.strip(), birth_date=birth_date)
     household.children.append(child)
     db.session.flush()
@@ -122,17 +126,7 @@ def update_child(
     birth_date: date,
     commit: bool = True,
 ) -> Child:
-    errors: dict[str, list[str]] = {}
-    _name_errors(errors, "first_name", first_name)
-    _name_errors(errors, "last_name", last_name)
-    if birth_date > date.today():
-        errors.setdefault("birth_date", []).append(
-            str(_l("The date of birth must not be in the future."))
-        )
-    elif birth_date.year < date.today().year - 15:
-        errors.setdefault("birth_date", []).append(str(_l("Please check the date of birth.")))
-    if errors:
-        raise ValidationFailed(errors)
+    _validate_child(first_name, last_name, birth_date)
     child.first_name, child.last_name = first_name.strip(), last_name.strip()
     child.birth_date = birth_date
     audit.record(actor, "child.update", child)
