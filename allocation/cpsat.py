@@ -50,9 +50,10 @@ class _Model:
     lits: list[list[tuple[int, int, cp_model.IntVar]]] = field(default_factory=list)
     placed: list[cp_model.LinearExprT] = field(default_factory=list)
     rank_terms: list[tuple[cp_model.IntVar, int]] = field(default_factory=list)
-    wasted: list[cp_model.IntVar] = field(default_factory=list)
-    envy_points: list[cp_model.IntVar] = field(default_factory=list)
-    envy_lottery: list[cp_model.IntVar] = field(default_factory=list)
+    # blocking-pair terms (a Boolean, or a count times a Boolean for a class of fixed children)
+    wasted: list[cp_model.LinearExprT] = field(default_factory=list)
+    envy_points: list[cp_model.LinearExprT] = field(default_factory=list)
+    envy_lottery: list[cp_model.LinearExprT] = field(default_factory=list)
     infeasible: str | None = None
 
 
@@ -214,11 +215,16 @@ def _add_stability(
         model.add(sum(lits) + v <= cap)
         model.add(sum(lits) + cap * v >= cap)
         free[node] = v
+    # fixed children's pairs depend only on (node, b, q): one weighted term per class
+    agg_points: dict[tuple[int, int], int] = {}
+    agg_lottery: dict[tuple[int, int, int], int] = {}
+    agg_wasted: dict[int, int] = {}
     for i in relevant:
         if inst.lock[i] >= 0:
             continue
         limit = allowed_wishes(inst, i)
-        if i in fixed_set:
+        is_fixed = i in fixed_set
+        if is_fixed:
             assert nbh is not None
             a = nbh.base[i]
             if a >= 0:
@@ -261,6 +267,13 @@ def _add_stability(
             b = bisect.bisect_right(negpts[node], -inst.wish_points[i][k]) if chain else 0
             s_b = chain[b] if b < len(chain) else None
             s_q = chain[q] if q < len(chain) else None
+            if is_fixed and not prefix:  # placed_here is 0
+                agg_wasted[node] = agg_wasted.get(node, 0) + 1
+                if s_b is not None:
+                    agg_points[node, b] = agg_points.get((node, b), 0) + 1
+                if s_q is not None and q < b:
+                    agg_lottery[node, q, b] = agg_lottery.get((node, q, b), 0) + 1
+                continue
             if hard:
                 model.add(placed_here >= fv)
                 if s_b is not None:
@@ -280,6 +293,27 @@ def _add_stability(
                     expr = expr + s_b
                 model.add(expr >= 0)
                 m.envy_lottery.append(lo)
+    for node, cnt in sorted(agg_wasted.items()):
+        if hard:
+            model.add(free[node] == 0)
+        else:
+            m.wasted.append(cnt * free[node])
+    for (node, b), cnt in sorted(agg_points.items()):
+        s_b = suffix[node][b]
+        if hard:
+            model.add(s_b == 0)
+        else:
+            p = model.new_bool_var("")
+            model.add(p + free[node] - s_b >= 0)
+            m.envy_points.append(cnt * p)
+    for (node, q, b), cnt in sorted(agg_lottery.items()):
+        chain = suffix[node]
+        lo = model.new_bool_var("")
+        expr = lo + free[node] - chain[q]
+        if b < len(chain):
+            expr = expr + chain[b]
+        model.add(expr >= 0)
+        m.envy_lottery.append(cnt * lo)
 
 
 def _hint_assignment(inst: Instance, m: _Model, assign: Sequence[int]) -> None:
