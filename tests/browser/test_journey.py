@@ -4,12 +4,13 @@ A parent registers and files applications for two siblings (twins); the office r
 and releases them, runs the allocation and sends the offers; the parent sees the offers
 and the explanation and accepts; the facility confirms the enrollment; the parent's
 timeline shows every station. Screenshots of the key pages go to
-screenshots/test_whole_journey/ (desktop 1280 px and phone 360 px); three of them are
-copied to docs/screenshots/ for the README.
+screenshots/test_whole_journey/ (desktop 1280 px and phone 360 px); with
+KITA_UPDATE_DOCS_SCREENSHOTS=1 three of them are copied to docs/screenshots/ for the README.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from datetime import datetime, timedelta
@@ -209,11 +210,12 @@ def test_whole_journey(
     assert today in timeline  # dated, in the German format
     both_widths(parent, shot, "06-parent-timeline", phone)
 
-    folder = ROOT / "screenshots" / "test_whole_journey"
-    docs = ROOT / "docs" / "screenshots"
-    docs.mkdir(parents=True, exist_ok=True)
-    for name, target in README_SHOTS.items():
-        shutil.copyfile(folder / f"{name}.png", docs / target)
+    if os.environ.get("KITA_UPDATE_DOCS_SCREENSHOTS"):  # refresh the README's pictures
+        folder = ROOT / "screenshots" / "test_whole_journey"
+        docs = ROOT / "docs" / "screenshots"
+        docs.mkdir(parents=True, exist_ok=True)
+        for name, target in README_SHOTS.items():
+            shutil.copyfile(folder / f"{name}.png", docs / target)
     for p in (parent, phone, office, office_phone, facility, facility_phone):
         p.context.close()
 
