@@ -118,23 +118,19 @@ def _next_step(application: Application) -> str:
 @bp.route("/")
 def index() -> Any:
     household = households.household_for(_user())
-    cards = []
-    for child in household.children:
-        child_apps = sorted(child.applications, key=lambda a: a.id, reverse=True)
-        cards.append(
-            {
-                "child": child,
-                "age": households.age_label(child),
-                "applications": [
-                    {
-                        "application": a,
-                        "next_step": _next_step(a),
-                        "offer": offers.open_offer(a),
-                    }
-                    for a in child_apps
-                ],
-            }
-        )
+    by_child = households.applications_by_child(household)
+    open_offers = offers.open_offers([a for _child, apps in by_child for a in apps])
+    cards = [
+        {
+            "child": child,
+            "age": households.age_label(child),
+            "applications": [
+                {"application": a, "next_step": _next_step(a), "offer": open_offers.get(a.id)}
+                for a in child_apps
+            ],
+        }
+        for child, child_apps in by_child
+    ]
     return render_template(
         "parents/index.html",
         household=household,

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from kita.errors import ValidationFailed
 from kita.extensions import db
-from kita.models import Child, Guardian, Household, User
+from kita.models import Application, Child, Guardian, Household, User
 from kita.services import audit
 
 NAME_MAX = 100
@@ -105,6 +105,20 @@ def add_child(
     if commit:
         db.session.commit()
     return child
+
+
+def applications_by_child(household: Household) -> list[tuple[Child, list[Application]]]:
+    """The household's children with their applications (newest first), in two queries."""
+    children = household.children
+    rows = db.session.scalars(
+        select(Application)
+        .where(Application.child_id.in_([c.id for c in children]))
+        .order_by(Application.id.desc())
+    ).all()
+    by_child: dict[int, list[Application]] = {c.id: [] for c in children}
+    for application in rows:
+        by_child[application.child_id].append(application)
+    return [(c, by_child[c.id]) for c in children]
 
 
 def household_for(user: User) -> Household:

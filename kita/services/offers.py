@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
 
 from kita.errors import CapacityExceeded, Conflict, InvalidTransition, NotAllowed
 from kita.extensions import db
@@ -47,6 +48,21 @@ def open_offer(application: Application) -> Offer | None:
             Offer.application_id == application.id, Offer.status == OfferStatus.OPEN
         )
     )
+
+
+def open_offers(applications: list[Application]) -> dict[int, Offer]:
+    """``open_offer`` for many applications in one query: application id -> open offer."""
+    if not applications:
+        return {}
+    found = db.session.scalars(
+        select(Offer)
+        .where(
+            Offer.application_id.in_([a.id for a in applications]),
+            Offer.status == OfferStatus.OPEN,
+        )
+        .options(selectinload(Offer.facility))
+    ).all()
+    return {o.application_id: o for o in found}
 
 
 def held_offer(application: Application) -> Offer | None:
