@@ -71,12 +71,13 @@ def test_req04_long_passphrases_accepted_and_stored_as_argon2id(
     assert not accounts.verify_password(user, password + "x")
 
 
-def test_req04_production_hash_parameters_are_argon2id_defaults(make_app) -> None:  # type: ignore[no-untyped-def]
-    """Outside the tests no cheap parameters are configured: argon2-cffi's RFC 9106 profile."""
+def test_req04_production_hash_parameters_are_owasp_argon2id(make_app) -> None:  # type: ignore[no-untyped-def]
+    """Outside the tests no cheap parameters are configured: argon2id with OWASP's
+    recommended minimum (19 MiB memory, 2 passes, 1 lane)."""
     prod = make_app(ENV_NAME="production", SECRET_KEY="s" * 48)
     with prod.app_context():
         hashed = accounts.hash_password("ein sicheres Passwort")
-    assert hashed.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert hashed.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
 
 
 def test_req04_password_change_ends_other_sessions(app: Flask, client: FlaskClient) -> None:
