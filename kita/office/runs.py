@@ -290,9 +290,8 @@ def override_delete(round_id: int, override_id: int) -> Any:
 def round_alternatives(round_id: int) -> Any:
     round_ = _round(round_id)
     rows = []
-    for app in runs.waitlist(round_.id):
+    for app, options in offers.waitlist_alternatives(round_.id):
         form = AlternativeForm(prefix=f"a{app.id}")
-        options = offers.alternative_facilities(app)
         form.facility_id.choices = [
             (o.facility.id, f"{o.facility.name} ({o.facility.district}, {o.free})") for o in options
         ]

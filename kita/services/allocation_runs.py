@@ -988,17 +988,6 @@ def latest_published(round_id: int) -> AllocationRun | None:
     )
 
 
-def waitlist(round_id: int) -> list[Application]:
-    """The round's applications on the waiting list, by reference number."""
-    return list(
-        db.session.scalars(
-            select(Application)
-            .where(Application.round_id == round_id, Application.status == Status.WAITLIST)
-            .order_by(Application.reference)
-        ).all()
-    )
-
-
 def waitlist_count(round_id: int) -> int:
     return (
         db.session.scalar(

@@ -25,6 +25,7 @@ from kita.models import (
     Application,
     Capacity,
     CareType,
+    Child,
     Facility,
     Offer,
     OfferStatus,
@@ -318,11 +319,41 @@ def alternative_facilities(application: Application) -> list[FreeFacility]:
 
     Listed nearest first: the family's district, then the others (by district, name).
     """
-    free = free_places(application.round_id)
+    return _alternatives(application, free_places(application.round_id), _active_facilities())
+
+
+def waitlist_alternatives(round_id: int) -> list[tuple[Application, list[FreeFacility]]]:
+    """``alternative_facilities`` for every child on the round's waiting list (by
+    reference number), with the free places and facilities read once."""
+    waiting = db.session.scalars(
+        select(Application)
+        .where(Application.round_id == round_id, Application.status == Status.WAITLIST)
+        .order_by(Application.reference)
+        .options(
+            selectinload(Application.wishes),
+            selectinload(Application.child).selectinload(Child.household),
+        )
+    ).all()
+    if not waiting:
+        return []
+    free = free_places(round_id)
+    active = _active_facilities()
+    return [(app, _alternatives(app, free, active)) for app in waiting]
+
+
+def _active_facilities() -> list[Facility]:
+    return list(db.session.scalars(select(Facility).where(Facility.active.is_(True))).all())
+
+
+def _alternatives(
+    application: Application,
+    free: dict[tuple[int, CareType], int],
+    active: list[Facility],
+) -> list[FreeFacility]:
     wished = set(application.facility_ids)
     district = application.child.household.district
     result = []
-    for fac in db.session.scalars(select(Facility).where(Facility.active.is_(True))):
+    for fac in active:
         if fac.id in wished:
             continue
         n = free.get((fac.id, CareType(application.care_type)), 0)
