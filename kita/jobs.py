@@ -103,6 +103,13 @@ def retention() -> dict[str, int]:
     return run(utcnow())
 
 
+def prune_failed_logins() -> int:
+    """Failed logins (the e-mail address typed) are kept only for the throttle window."""
+    from kita.services.accounts import prune_failed_logins as prune
+
+    return prune()
+
+
 @dataclass(frozen=True)
 class Job:
     id: str
@@ -120,6 +127,13 @@ JOBS: tuple[Job, ...] = (
     Job("offer_reminders", offer_reminders, "interval", {"minutes": 15}, "offer reminders"),
     Job("reconfirmation", reconfirmation, "interval", {"hours": 1}, "waiting-list check"),
     Job("retention", retention, "cron", {"hour": 3, "minute": 17}, "delete old data"),
+    Job(
+        "prune_failed_logins",
+        prune_failed_logins,
+        "cron",
+        {"hour": 3, "minute": 47},
+        "forget failed logins",
+    ),
     Job("draw_lotteries", draw_lotteries, "interval", {"minutes": 30}, "draw due lotteries"),
     Job("fail_stale_runs", fail_stale_runs, "interval", {"minutes": 2}, "interrupted runs"),
     Job(
