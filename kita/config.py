@@ -83,6 +83,7 @@ class TestConfig(Config):
     MAIL_SEND_IMMEDIATELY = False
     RATELIMIT_ENABLED = False
     SERVER_NAME = "localhost"
+    SETTINGS_CACHE_SECONDS = 0
     BASE_URL = "http://localhost"
     # fast hashes keep the suite quick; production uses argon2's defaults
     PASSWORD_HASH_PARAMETERS = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}

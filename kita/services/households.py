@@ -6,6 +6,7 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from kita.errors import ValidationFailed
 from kita.extensions import db
@@ -123,7 +124,11 @@ def applications_by_child(household: Household) -> list[tuple[Child, list[Applic
 
 def household_for(user: User) -> Household:
     """The parent's own household (created on first use)."""
-    household = db.session.scalar(select(Household).where(Household.user_id == user.id))
+    household = db.session.scalar(
+        select(Household)
+        .where(Household.user_id == user.id)
+        .options(joinedload(Household.children), joinedload(Household.guardians))
+    )
     if household is None:
         household = Household(user_id=user.id, locale=user.locale or "de")
         db.session.add(household)

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from kita.errors import CapacityExceeded, Conflict, InvalidTransition, NotAllowed
 from kita.extensions import db
@@ -61,7 +61,7 @@ def open_offers(applications: list[Application]) -> dict[int, Offer]:
             Offer.application_id.in_([a.id for a in applications]),
             Offer.status == OfferStatus.OPEN,
         )
-        .options(selectinload(Offer.facility))
+        .options(joinedload(Offer.facility))
     ).all()
     return {o.application_id: o for o in found}
 

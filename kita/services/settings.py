@@ -5,6 +5,7 @@ Each setting falls back to the app configuration when it has no row.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from flask import current_app, g, has_request_context
@@ -30,10 +31,22 @@ class Municipality:
     contact_email: str
 
 
+#: settings change rarely: every process re-reads them at most every
+#: ``SETTINGS_CACHE_SECONDS`` (10 s; 0 in the tests)
+_cache: dict[str, tuple[float, dict[str, str]]] = {}
+
+
 def _all() -> dict[str, str]:
     if has_request_context() and "settings" in g:
         return g.settings  # type: ignore[no-any-return]
-    values = {s.key: s.value for s in db.session.scalars(select(Setting)).all()}
+    key = str(db.engine.url)
+    cached = _cache.get(key)
+    max_age = float(current_app.config.get("SETTINGS_CACHE_SECONDS", 10))
+    if cached is not None and time.monotonic() - cached[0] < max_age:
+        values = cached[1]
+    else:
+        values = {s.key: s.value for s in db.session.scalars(select(Setting)).all()}
+        _cache[key] = (time.monotonic(), values)
     if has_request_context():
         g.settings = values
     return values
@@ -72,5 +85,6 @@ def set_many(actor: User | None, values: dict[str, str]) -> None:
     if changed:
         audit.record(actor, "settings.update", object_type="setting", object_id=",".join(changed))
     db.session.commit()
+    _cache.pop(str(db.engine.url), None)
     if has_request_context():
         g.pop("settings", None)
