@@ -51,6 +51,7 @@ from kita.services import applications as apps
 from kita.services import facilities, households, offers, privacy
 from kita.services.explanations import explain_outcome, is_published
 from kita.services.permissions import deny, get_application_or_404, get_child_or_404
+from kita.services.rules import all_rules
 from kita.services.stations import NEXT_STEPS, station_label
 from kita.web import guard_role
 
@@ -226,7 +227,7 @@ def child_edit(child_id: int) -> Any:
 
 
 def _rules() -> list[PriorityRule]:
-    return apps.active_rules()
+    return all_rules(active_only=True)
 
 
 def _facility_choices(round_: Round) -> tuple[list[tuple[Any, str]], list[Facility]]:

@@ -979,15 +979,6 @@ def applications_transition(app: Application, action: str, actor: User | None) -
     transition(app, action, actor, commit=False)
 
 
-def latest_published(round_id: int) -> AllocationRun | None:
-    return db.session.scalar(
-        select(AllocationRun)
-        .where(AllocationRun.round_id == round_id, AllocationRun.published_at.is_not(None))
-        .order_by(AllocationRun.published_at.desc())
-        .limit(1)
-    )
-
-
 def waitlist_count(round_id: int) -> int:
     return (
         db.session.scalar(

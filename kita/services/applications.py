@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from kita.errors import Conflict, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from kita.extensions import db
@@ -458,13 +458,6 @@ def update_application(actor: User, application: Application, data: ApplicationI
     db.session.commit()
 
 
-def count_by_status(round_id: int | None = None) -> dict[Status, int]:
-    q = select(Application.status, func.count()).group_by(Application.status)
-    if round_id is not None:
-        q = q.where(Application.round_id == round_id)
-    return {Status(s): n for s, n in db.session.execute(q).all()}
-
-
 # --- parents' use cases ------------------------------------------------------------
 
 
@@ -601,14 +594,3 @@ def get_application(app_id: int) -> Application:
     if application is None:
         raise NotFound("not found")
     return application
-
-
-def active_rules() -> list[PriorityRule]:
-    """The office's priority criteria as families see them, in the office's order."""
-    return list(
-        db.session.scalars(
-            select(PriorityRule)
-            .where(PriorityRule.active.is_(True))
-            .order_by(PriorityRule.sort_order, PriorityRule.id)
-        ).all()
-    )

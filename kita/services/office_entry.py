@@ -159,17 +159,6 @@ def enter(actor: User, form: PaperForm) -> tuple[Application, str]:
     return application, code
 
 
-def new_code_for(actor: User, household: Household) -> str:
-    """A fresh claim code (the old one stops working), e.g. when a letter was lost."""
-    if household.user_id is not None:
-        raise ValidationFailed({"": [str(_l("This family already has an account."))]})
-    code = new_claim_code()
-    household.claim_code_hash = _hash(code)
-    audit.record(actor, "household.claim_code_renewed", household)
-    db.session.commit()
-    return code
-
-
 def claim(user: User, code: str) -> Household:
     """A parent account takes over the office-entered household behind ``code``.
 

@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 from flask import abort
-from sqlalchemy import select
 
 from kita.extensions import db
-from kita.models import Application, Child, Household, OfferStatus, Role, Status, User
+from kita.models import Application, Child, OfferStatus, Role, Status, User
 from kita.services import audit
-
-
-def household_of(user: User) -> Household | None:
-    if user.role != Role.PARENT:
-        return None
-    return db.session.scalar(select(Household).where(Household.user_id == user.id))
 
 
 def facility_sees(application: Application, facility_id: int) -> bool:

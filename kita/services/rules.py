@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from kita.errors import Conflict, DomainError, ValidationFailed
 from kita.extensions import db
@@ -230,15 +230,3 @@ def tiebreaks_for_round(round_id: int) -> dict[int, int]:
     if round_.lottery_drawn_at is None:
         raise DomainError(str(_l("The lottery of this round has not been drawn yet.")))
     return {a: (n if n is not None else LATE_OFFSET + h) for a, _s, h, n in rows}
-
-
-def households_drawn(round_id: int) -> int:
-    return (
-        db.session.scalar(
-            select(func.count(func.distinct(Household.id)))
-            .join(Child, Child.household_id == Household.id)
-            .join(Application, Application.child_id == Child.id)
-            .where(Application.round_id == round_id, Household.lottery_number.is_not(None))
-        )
-        or 0
-    )
