@@ -341,7 +341,7 @@ def import_page() -> Any:
                 if len(raw) > 10 * 1024 * 1024:
                     form.file.errors = [_("The file is too large (at most 10 MB).")]
                     return render_template("office/import.html", form=form), 422
-                content = imports._decode(raw)
+                content = imports.decode(raw)
             else:
                 content = form.content.data or ""
             if not content.strip():

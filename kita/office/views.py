@@ -24,8 +24,9 @@ from kita.errors import DomainError, NotFound, ValidationFailed
 from kita.forms import apply_errors
 from kita.models import CareType, Role, Round, Status
 from kita.office.forms import ActionForm, BulkReleaseForm, FilterForm, MergeForm, NoteForm
-from kita.services import exports, facilities, review, rounds, rules, statistics
+from kita.services import audit, exports, facilities, review, rounds, rules, statistics
 from kita.services.applications import allowed_actions
+from kita.services.permissions import deny
 from kita.services.points import for_application
 from kita.services.stations import care_type_label, station_label
 from kita.web import download, guard_role
@@ -195,8 +196,6 @@ def export_applications(fmt: str) -> Any:
         abort(404)
     _form, filters = _filter_form()
     content, mimetype, filename = exports.applications_export(filters, fmt)
-    from kita.services import audit
-
     audit.record_now(current_user, "export.applications", None, object_type="application", fmt=fmt)
     return download(content, mimetype, filename)
 
@@ -208,8 +207,6 @@ def _load(app_id: int) -> Any:
     try:
         return review.load_detail(app_id)
     except NotFound:
-        from kita.services.permissions import deny
-
         deny(current_user, "application", app_id)
 
 

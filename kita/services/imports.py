@@ -112,7 +112,8 @@ class Preview:
         return len({r.household_key for r in self.rows})
 
 
-def _decode(data: bytes | str) -> str:
+def decode(data: bytes | str) -> str:
+    """An uploaded file as text: UTF-8 (with or without BOM), else Windows-1252."""
     if isinstance(data, str):
         return data.lstrip("\ufeff")
     try:
@@ -133,7 +134,7 @@ def _date(value: str) -> date:
 
 def preview(data: bytes | str, round_: Round) -> Preview:
     """Parse and check every row; nothing is written."""
-    text = _decode(data)
+    text = decode(data)
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") >= first.count(",") else ","
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
