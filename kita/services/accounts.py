@@ -296,6 +296,7 @@ def create_user(
     display_name: str | None = None,
     confirmed: bool = True,
     check_password: bool = True,
+    commit: bool = True,
 ) -> User:
     """Create an account directly (admin, CLI, demo). Staff of a facility need ``facility``."""
     email = normalize_email(email)
@@ -318,7 +319,8 @@ def create_user(
     if role == Role.PARENT:
         db.session.add(Household(user_id=user.id))
     audit.record(actor, "account.create", user, role=str(role))
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return user
 
 
@@ -338,28 +340,34 @@ def invite_staff(
     facility: Facility | None = None,
     display_name: str | None = None,
 ) -> User:
-    """Create a staff account without a usable password and mail a link to set one."""
+    """Create a staff account without a usable password and mail a link to set one;
+    the account and its invitation are stored together or not at all."""
     import secrets
 
-    user = create_user(
-        email,
-        secrets.token_urlsafe(32),
-        role,
-        facility=facility,
-        actor=actor,
-        display_name=display_name,
-        check_password=False,
-    )
-    notifications.queue(
-        "staff_invite",
-        to=user.email,
-        locale=user.locale,
-        role=str(role),
-        facility_name=facility.name if facility is not None else None,
-        reset_url=notifications.external_url("auth.reset_password", token=reset_token(user)),
-        minutes=current_app.config["RESET_TOKEN_MAX_AGE"] // 60,
-    )
-    db.session.commit()
+    try:
+        user = create_user(
+            email,
+            secrets.token_urlsafe(32),
+            role,
+            facility=facility,
+            actor=actor,
+            display_name=display_name,
+            check_password=False,
+            commit=False,
+        )
+        notifications.queue(
+            "staff_invite",
+            to=user.email,
+            locale=user.locale,
+            role=str(role),
+            facility_name=facility.name if facility is not None else None,
+            reset_url=notifications.external_url("auth.reset_password", token=reset_token(user)),
+            minutes=current_app.config["RESET_TOKEN_MAX_AGE"] // 60,
+        )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
     return user
 
 
