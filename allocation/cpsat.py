@@ -41,7 +41,6 @@ NUM_WORKERS = 2
 SMALL_CHILDREN = 2_000
 SMALL_WORKERS = 1  # workers for rounds up to SMALL_CHILDREN (the result does not depend on it)
 TIE_WEIGHT_BITS = 31
-LARGE_STAGE_SHARE = 0.85  # time share of a non-final stage on rounds above SMALL_CHILDREN
 
 
 @dataclass
@@ -376,14 +375,8 @@ def solve_cpsat(
         if name == "tiebreak" and status != "OPTIMAL":
             break  # the optimum is not proven: no unique answer to single out
         m.model.minimize(expr)
-        # later stages keep a share of the time; on large rounds a stage that is not proven
-        # leaves later stages little chance, so the first unproven stage gets most of it
-        if number == len(stages) - 1:
-            share = remaining
-        elif inst.n > SMALL_CHILDREN and status == "OPTIMAL":
-            share = remaining * LARGE_STAGE_SHARE
-        else:
-            share = remaining * 0.6
+        # later stages keep a share of the time: each gets at least its fair part
+        share = remaining if number == len(stages) - 1 else remaining * 0.6
         solver.parameters.max_time_in_seconds = share
         # one worker is deterministic and has the least start-up cost on small rounds
         solver.parameters.num_workers = SMALL_WORKERS if inst.n <= SMALL_CHILDREN else NUM_WORKERS
