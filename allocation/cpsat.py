@@ -54,6 +54,10 @@ class _Model:
     wasted: list[cp_model.LinearExprT] = field(default_factory=list)
     envy_points: list[cp_model.LinearExprT] = field(default_factory=list)
     envy_lottery: list[cp_model.LinearExprT] = field(default_factory=list)
+    # upper bounds of the three blocking-pair sums (for combining objectives exactly)
+    wasted_ub: int = 0
+    points_ub: int = 0
+    lottery_ub: int = 0
     infeasible: str | None = None
 
 
@@ -259,6 +263,7 @@ def _add_stability(
                     w = model.new_bool_var("")
                     model.add(w + placed_here >= 1)
                     m.wasted.append(w)
+                    m.wasted_ub += 1
                 continue
             assert fv is not None
             chain = suffix.get(node, [])
@@ -282,10 +287,12 @@ def _add_stability(
                 w = model.new_bool_var("")
                 model.add(w + placed_here - fv >= 0)
                 m.wasted.append(w)
+                m.wasted_ub += 1
                 if s_b is not None:
                     p = model.new_bool_var("")
                     model.add(p + placed_here + fv - s_b >= 0)
                     m.envy_points.append(p)
+                    m.points_ub += 1
             if s_q is not None and q < b:
                 lo = model.new_bool_var("")
                 expr = lo + placed_here + fv - s_q
@@ -293,11 +300,13 @@ def _add_stability(
                     expr = expr + s_b
                 model.add(expr >= 0)
                 m.envy_lottery.append(lo)
+                m.lottery_ub += 1
     for node, cnt in sorted(agg_wasted.items()):
         if hard:
             model.add(free[node] == 0)
         else:
             m.wasted.append(cnt * free[node])
+            m.wasted_ub += cnt
     for (node, b), cnt in sorted(agg_points.items()):
         s_b = suffix[node][b]
         if hard:
@@ -306,6 +315,7 @@ def _add_stability(
             p = model.new_bool_var("")
             model.add(p + free[node] - s_b >= 0)
             m.envy_points.append(cnt * p)
+            m.points_ub += cnt
     for (node, q, b), cnt in sorted(agg_lottery.items()):
         chain = suffix[node]
         lo = model.new_bool_var("")
@@ -314,6 +324,7 @@ def _add_stability(
             expr = expr + chain[b]
         model.add(expr >= 0)
         m.envy_lottery.append(cnt * lo)
+        m.lottery_ub += cnt
 
 
 def _hint_assignment(inst: Instance, m: _Model, assign: Sequence[int]) -> None:
@@ -359,24 +370,26 @@ def solve_cpsat(
                 hint = repaired
     _hint_assignment(inst, m, hint)
 
-    stages, rank_max = _stages(m, opts.mode, together)
-    stages.append(("tiebreak", _tiebreak(inst, m)))
+    groups, rank_max = _stage_groups(inst, m, opts.mode, together)
     note: str | None = None
 
     status: Status = "OPTIMAL"
     bound: int | None = None
     best: list[int] | None = None
     solver = cp_model.CpSolver()
-    for number, (name, expr) in enumerate(stages):
+    for number, group in enumerate(groups):
         remaining = opts.time_limit_s - (time.perf_counter() - start)
         if remaining <= 0.05:
             status = "FEASIBLE"
             break
-        if name == "tiebreak" and status != "OPTIMAL":
+        names = [c.name for c in group]
+        if "tiebreak" in names and status != "OPTIMAL":
             break  # the optimum is not proven: no unique answer to single out
+        expr = _combined(group)
         m.model.minimize(expr)
-        # later stages keep a share of the time: each gets at least its fair part
-        share = remaining if number == len(stages) - 1 else remaining * 0.6
+        # later stages keep a share of the time (the tie-break stage runs only after proofs)
+        last = number == len(groups) - 1 or groups[number + 1][0].name == "tiebreak"
+        share = remaining if last else remaining * 0.6
         solver.parameters.max_time_in_seconds = share
         # one worker is deterministic and has the least start-up cost on small rounds
         solver.parameters.num_workers = SMALL_WORKERS if inst.n <= SMALL_CHILDREN else NUM_WORKERS
@@ -391,17 +404,22 @@ def solve_cpsat(
             status = "FEASIBLE"
         values = list(solver.response_proto.solution)
         best = values
-        value = round(solver.objective_value)
-        if name == "place":
-            bound = -(int(solver.best_objective_bound) // rank_max) if rank_max else None
-            if res == cp_model.OPTIMAL:
-                bound = -(value // rank_max)
-        if name == "fair" and value > 0:
+        parts = [int(solver.value(c.expr)) for c in group]
+        if names[0] == "place" and rank_max:
+            # the later parts of the group are >= 0 and weigh less than one unit of "place"
+            lower = int(solver.best_objective_bound) // group[0].weight
+            bound = -(parts[0] // rank_max) if res == cp_model.OPTIMAL else -(lower // rank_max)
+        if "fair" in names and parts[names.index("fair")] > 0:
             note = (
                 "no assignment without wasted seats and points-justified envy keeps the "
-                f"sibling groups together; minimised them first ({value} pairs)"
+                f"sibling groups together; minimised them first ({parts[names.index('fair')]} "
+                "pairs)"
             )
-        m.model.add(expr <= value)
+        if res == cp_model.OPTIMAL:
+            for c, v in zip(group, parts, strict=True):
+                m.model.add(c.expr <= v)
+        else:
+            m.model.add(expr <= sum(c.weight * v for c, v in zip(group, parts, strict=True)))
         proto = m.model.proto
         proto.clear_solution_hint()
         proto.solution_hint.vars.extend(range(len(values)))
@@ -437,7 +455,7 @@ def tie_weight(child: str, facility: str) -> int:
     return (int.from_bytes(digest, "big") >> (64 - TIE_WEIGHT_BITS)) + 1
 
 
-def _tiebreak(inst: Instance, m: _Model) -> cp_model.LinearExprT:
+def _tiebreak(inst: Instance, m: _Model) -> tuple[cp_model.LinearExprT, int]:
     """The last stage: among all lexicographic optima, the one of least total tie weight.
 
     Every (child, facility) pair has a fixed weight derived from the two ids alone, so the
@@ -455,7 +473,68 @@ def _tiebreak(inst: Instance, m: _Model) -> cp_model.LinearExprT:
             lits[idx] = lit
             weights[idx] = weights.get(idx, 0) + tie_weight(child_ids[i], fac_ids[f])
     keys = sorted(lits)
-    return cp_model.LinearExpr.weighted_sum([lits[k] for k in keys], [weights[k] for k in keys])
+    expr = cp_model.LinearExpr.weighted_sum([lits[k] for k in keys], [weights[k] for k in keys])
+    return expr, sum(weights.values())
+
+
+# Combined objectives stay below this magnitude (exact in CP-SAT's double-precision
+# objective value and far from int64 overflow).
+COMBINED_LIMIT = 2**53
+
+
+@dataclass
+class _Part:
+    """One level of a lexicographic objective: its values lie in an interval of ``span``."""
+
+    name: str
+    expr: cp_model.LinearExprT
+    span: int
+    weight: int = 1
+
+
+def _stage_groups(
+    inst: Instance, m: _Model, mode: str, together: bool
+) -> tuple[list[list[_Part]], int]:
+    """The mode's lexicographic objective (tie-break last) as few solves as int64 allows.
+
+    Consecutive levels are combined into one weighted objective, each level weighing more
+    than the whole span of the levels after it, so the minimum of the sum is exactly the
+    lexicographic minimum; a new solve starts only where the weights would grow too large.
+    """
+    stages, rank_max = _stages(m, mode, together)
+    spans = {
+        "place": rank_max * (len(m.placed) + 1),
+        "points": m.points_ub,
+        "wasted": m.wasted_ub,
+        "lottery": m.lottery_ub,
+        "fair": m.points_ub + m.wasted_ub,
+    }
+    parts = [_Part(name, expr, spans[name]) for name, expr in stages]
+    tie_expr, tie_span = _tiebreak(inst, m)
+    parts.append(_Part("tiebreak", tie_expr, tie_span))
+    groups: list[list[_Part]] = []
+    size = COMBINED_LIMIT
+    for part in parts:
+        # "place" is solved on its own: it yields the bound on placed children, and combined
+        # with any other level (before or after it) the objective is much harder to prove
+        alone = part.name == "place" or (groups and groups[-1][-1].name == "place")
+        if alone or size * (part.span + 1) >= COMBINED_LIMIT:
+            groups.append([])
+            size = 1
+        groups[-1].append(part)
+        size *= part.span + 1
+    for group in groups:
+        weight = 1
+        for part in reversed(group):
+            part.weight = weight
+            weight *= part.span + 1
+    return groups, rank_max
+
+
+def _combined(group: list[_Part]) -> cp_model.LinearExprT:
+    if len(group) == 1:
+        return group[0].expr
+    return cp_model.LinearExpr.weighted_sum([p.expr for p in group], [p.weight for p in group])
 
 
 def _stages(
