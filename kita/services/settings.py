@@ -83,7 +83,7 @@ def set_many(actor: User | None, values: dict[str, str]) -> None:
             row.value = value
             changed[key] = value
     if changed:
-        audit.record(actor, "settings.update", object_type="setting", object_id=",".join(changed))
+        audit.record(actor, "settings.update", object_type="setting", keys=sorted(changed))
     db.session.commit()
     _cache.pop(str(db.engine.url), None)
     if has_request_context():
