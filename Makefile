@@ -8,7 +8,7 @@ PORT ?= 5000
 export FLASK_APP := kita
 
 .PHONY: install translations run demo test check lint typecheck pytest pytest-postgres \
-	audit lock extract-messages clean
+	audit lock extract-messages clean migration
 
 $(VENV)/.installed: setup.cfg pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -70,8 +70,8 @@ extract-messages: install
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache
 
-## regen-migration: (before the first landing only) regenerate the initial schema migration
-regen-migration: install
-	rm -f migrations/versions/*_initial_schema.py /tmp/kita-regen.sqlite3
-	KITA_SQLALCHEMY_DATABASE_URI=sqlite:////tmp/kita-regen.sqlite3 $(FLASK) db migrate -m "initial schema"
-	@true
+## migration: autogenerate a migration after a model change (m="what changed"); then read
+## and edit it, and run tests/test_migrations.py (SQLite and PostgreSQL)
+migration: install
+	$(FLASK) db upgrade
+	$(FLASK) db migrate -m "$(m)"
