@@ -58,6 +58,8 @@ class _Model:
     wasted_ub: int = 0
     points_ub: int = 0
     lottery_ub: int = 0
+    # per child, the number of leading wishes modelled (None: every allowed wish)
+    limits: list[int] | None = None
     infeasible: str | None = None
 
 
@@ -81,6 +83,9 @@ def _build(inst: Instance, mode: str, together: bool, nbh: Neighbourhood | None 
     m = _Model()
     model = m.model
     n = inst.n
+    hard = mode == "fair-max" and not together
+    limits = forced_limits(inst) if hard and nbh is None else None
+    m.limits = limits
     m.lits = [[] for _ in range(n)]
     if nbh is None:
         free_children: Sequence[int] = range(n)
@@ -134,7 +139,7 @@ def _build(inst: Instance, mode: str, together: bool, nbh: Neighbourhood | None 
                 model.add(sum(shared.values()) == 1)
         else:
             for i in free:
-                cut = allowed_wishes(inst, i)
+                cut = allowed_wishes(inst, i) if limits is None else limits[i]
                 row = m.lits[i]
                 for k in range(cut):
                     f = inst.wish_fac[i][k]
@@ -152,6 +157,8 @@ def _build(inst: Instance, mode: str, together: bool, nbh: Neighbourhood | None 
                 m.infeasible = f"child '{inst.child_ids[i]}' cannot keep its place"
                 return m
             model.add(sum(lit for _, _, lit in row) == 1)
+        elif limits is not None and limits[i] < allowed_wishes(inst, i):
+            model.add(sum(lit for _, _, lit in row) == 1)  # forced (see forced_limits)
         m.placed.extend(lit for _, _, lit in row)
         m.rank_terms.extend((lit, r) for _, r, lit in row)
     # capacities
@@ -165,8 +172,59 @@ def _build(inst: Instance, mode: str, together: bool, nbh: Neighbourhood | None 
             model.add(sum(lits) <= inst.rcap[node])
     if mode == "max-placement":
         return m
-    _add_stability(inst, m, by_node, hard=(mode == "fair-max" and not together), nbh=nbh)
+    _add_stability(inst, m, by_node, hard=hard, nbh=nbh)
     return m
+
+
+def forced_limits(inst: Instance) -> list[int]:
+    """Per child, how many leading wishes a fair-max assignment can use (an implied bound).
+
+    With no wasted seat and no points-justified envy, a child c that is not admitted at a
+    wish f (or better) finds f full, and if fewer other candidates of f than its seats have
+    at least c's points there (or hold a place there), some occupant has fewer points and
+    does not hold: points-justified envy. So c is placed at f or better, and its worse
+    wishes are dropped; that removes c from their candidates, which may force others in
+    turn (iterated to a fixed point). Every fair-max assignment satisfies the result, so
+    the model keeps exactly the same solutions, only fewer variables.
+    """
+    n = inst.n
+    limits = [0 if inst.lock[i] >= 0 else allowed_wishes(inst, i) for i in range(n)]
+    dirty: set[int] | None = None  # nodes whose candidates changed (None: all)
+    while True:
+        rows_at: dict[int, list[tuple[int, int, int]]] = {}
+        for i in range(n):
+            lim = limits[i]
+            if not lim:
+                continue
+            facs, care, pts = inst.wish_fac[i], inst.care[i], inst.wish_points[i]
+            for k in range(lim):
+                node = facs[k] * NCT + care
+                if inst.rcap[node] <= 0 or (dirty is not None and node not in dirty):
+                    continue
+                p = HOLD_POINTS if inst.hold[i] == facs[k] else pts[k]
+                rows_at.setdefault(node, []).append((-p, i, k))
+        changed: set[int] = set()
+        for node, rows in rows_at.items():
+            cap = inst.rcap[node]
+            if len(rows) <= cap:
+                cut = rows
+            else:
+                rows.sort()
+                # rows with at least the points of rows[cap - 1] ... only those up to index
+                # cap - 1 can have fewer than cap others at or above their points
+                p_edge = rows[cap][0]
+                cut = [r for r in rows[:cap] if r[0] < p_edge]
+            for _, i, k in cut:
+                if limits[i] > k + 1:
+                    for kk in range(k + 1, limits[i]):
+                        changed.add(inst.wish_fac[i][kk] * NCT + inst.care[i])
+                    limits[i] = k + 1
+        if not changed:
+            return limits
+        dirty = changed
+
+
+HOLD_POINTS = 1 << 62  # a holder outranks every points value at its held place
 
 
 def _add_stability(
@@ -226,7 +284,7 @@ def _add_stability(
     for i in relevant:
         if inst.lock[i] >= 0:
             continue
-        limit = allowed_wishes(inst, i)
+        limit = allowed_wishes(inst, i) if m.limits is None else m.limits[i]
         is_fixed = i in fixed_set
         if is_fixed:
             assert nbh is not None

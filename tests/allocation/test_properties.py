@@ -250,3 +250,27 @@ def test_holds_never_worsen_a_child(problem: Problem) -> None:
         )
         after = as_map(with_hold)[c.id]
         assert after is not None and c.wishes.index(after) <= c.wishes.index(held)
+
+
+@SETTINGS
+@given(problems(siblings=False, locks=False))
+def test_forced_limits_keep_every_fair_assignment(problem: Problem) -> None:
+    """The pre-fixing of fair-max only drops wishes no fair assignment can use."""
+    from allocation.cpsat import forced_limits
+    from allocation.flow import allowed_wishes
+    from allocation.instance import build_instance
+
+    inst = build_instance(problem)
+    limits = forced_limits(inst)
+    index = {c: i for i, c in enumerate(inst.child_ids)}
+    fac_index = {f: k for k, f in enumerate(inst.fac_ids)}
+    for a in all_assignments(problem, False):
+        t = summary(problem, a)
+        if t["points"] or t["wasted"]:
+            continue
+        for child, fac in a.items():
+            i = index[child]
+            if fac is None:
+                assert inst.lock[i] >= 0 or limits[i] == allowed_wishes(inst, i)
+                continue
+            assert inst.wish_fac[i].index(fac_index[fac]) < limits[i]
