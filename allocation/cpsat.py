@@ -452,6 +452,11 @@ def solve_cpsat(
         # one worker is deterministic and has the least start-up cost on small rounds
         solver.parameters.num_workers = SMALL_WORKERS if inst.n <= SMALL_CHILDREN else NUM_WORKERS
         solver.parameters.random_seed = opts.seed
+        # the plain assignment model of max-placement is solved faster without presolve
+        # (measured: town 0.27 s -> 0.09 s); the stability models need it
+        solver.parameters.cp_model_presolve = not (
+            opts.mode == "max-placement" and inst.n <= SMALL_CHILDREN
+        )
         res = solver.solve(m.model)
         if res == cp_model.INFEASIBLE:
             return Outcome(assign=[-1] * inst.n, status="INFEASIBLE", note="no feasible assignment")
