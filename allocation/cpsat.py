@@ -79,11 +79,19 @@ class Neighbourhood:
     base: tuple[int, ...]
 
 
-def _build(inst: Instance, mode: str, together: bool, nbh: Neighbourhood | None = None) -> _Model:
+def _build(
+    inst: Instance,
+    mode: str,
+    together: bool,
+    nbh: Neighbourhood | None = None,
+    fair_known: bool = False,
+) -> _Model:
+    """The cutoff model; ``fair_known``: an assignment keeping the groups together is known
+    to have no wasted seat and no points-justified envy (fair-max makes both hard then)."""
     m = _Model()
     model = m.model
     n = inst.n
-    hard = mode == "fair-max" and not together
+    hard = mode == "fair-max" and (not together or fair_known)
     limits = forced_limits(inst) if hard and nbh is None else None
     m.limits = limits
     m.lits = [[] for _ in range(n)]
@@ -117,7 +125,7 @@ def _build(inst: Instance, mode: str, together: bool, nbh: Neighbourhood | None 
                 for i in free
             ]
             for idx, i in enumerate(free):
-                cut = allowed_wishes(inst, i)
+                cut = allowed_wishes(inst, i) if limits is None else limits[i]
                 keep = set(inst.wish_fac[i][:cut])
                 allowed[idx] = {f: r for f, r in allowed[idx].items() if f in keep}
             common = set(allowed[0])
@@ -413,12 +421,13 @@ def solve_cpsat(
 ) -> Outcome:
     start = time.perf_counter()
     together = opts.siblings == "together" and bool(inst.multi_groups())
-    m = _build(inst, opts.mode, together)
-    if m.infeasible is not None:
-        return Outcome(assign=[-1] * inst.n, status="INFEASIBLE", note=m.infeasible)
     if hint is None:
         if together:
             hint = group_deferred_acceptance(inst)
+            if opts.mode == "fair-max":
+                da = deferred_acceptance(inst)
+                if keeps_groups_together(inst, da):
+                    hint = da  # stable and keeps every group together: fair, a good start
         else:
             hint = deferred_acceptance(inst)
         if opts.mode == "max-placement" and together:
@@ -426,6 +435,17 @@ def solve_cpsat(
             repaired = _unsplit(inst, flow)
             if sum(f >= 0 for f in repaired) > sum(f >= 0 for f in hint):
                 hint = repaired
+    # fair-max with groups: when the start already has no wasted seat and no points-justified
+    # envy, the first level's optimum (0) is known and both become hard constraints
+    fair_known = (
+        opts.mode == "fair-max"
+        and together
+        and keeps_groups_together(inst, hint)
+        and _lex_key(inst, hint, opts.mode, together)[0] == 0
+    )
+    m = _build(inst, opts.mode, together, fair_known=fair_known)
+    if m.infeasible is not None:
+        return Outcome(assign=[-1] * inst.n, status="INFEASIBLE", note=m.infeasible)
     _hint_assignment(inst, m, hint)
 
     groups, rank_max = _stage_groups(inst, m, opts.mode, together)
@@ -572,7 +592,8 @@ def _stage_groups(
         "lottery": m.lottery_ub,
         "fair": m.points_ub + m.wasted_ub,
     }
-    parts = [_Part(name, expr, spans[name]) for name, expr in stages]
+    # a level with nothing to vary (e.g. no blocking pair possible) needs no solve
+    parts = [_Part(name, expr, spans[name]) for name, expr in stages if spans[name] > 0]
     tie_expr, tie_span = _tiebreak(inst, m)
     parts.append(_Part("tiebreak", tie_expr, tie_span))
     groups: list[list[_Part]] = []
