@@ -17,8 +17,9 @@ cutoff-score models and the couples/ties models of Biro, Manlove and McBride):
 
 Blocking pairs are thus linear in the number of wishes. ``fair-max`` without sibling groups
 makes ``w`` and ``p`` hard (``free <= S``, ``s[b] <= S``). Objectives are lexicographic and
-solved in stages, each stage fixing the previous optimum and warm-started from the previous
-solution (the first from deferred acceptance).
+solved in stages (consecutive levels share one weighted solve where the weights stay small,
+see ``_stage_groups``), each stage fixing the previous optimum and warm-started from the
+previous solution (the first from deferred acceptance).
 """
 
 from __future__ import annotations
