@@ -9,7 +9,9 @@ send a reminder twice.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select, update
@@ -55,6 +57,36 @@ def _mail(kind: str, application: Application, **context: object) -> None:
     )
 
 
+def _claim_each(
+    model: Any,
+    ids: Sequence[int],
+    guard: Sequence[Any],
+    values: dict[str, Any],
+    act: Callable[[Any], None],
+) -> int:
+    """For each id: claim the row with a conditional update (``guard`` still true, set
+    ``values``), then ``act`` on it and commit, one row per transaction. A row another
+    process claimed first is skipped, so a job run twice never mails twice."""
+    done = 0
+    for obj_id in ids:
+        claimed = db.session.execute(
+            update(model)
+            .where(model.id == obj_id, *guard)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+        if claimed != 1:
+            db.session.rollback()
+            continue
+        obj = db.session.get(model, obj_id)
+        assert obj is not None
+        db.session.refresh(obj)
+        act(obj)
+        db.session.commit()
+        done += 1
+    return done
+
+
 # --- offers ------------------------------------------------------------------------------
 
 
@@ -72,23 +104,8 @@ def send_offer_reminders(now: datetime | None = None) -> int:
         .order_by(Offer.id)
     ).all()
     db.session.rollback()
-    sent = 0
-    for offer_id in ids:
-        claimed = db.session.execute(
-            update(Offer)
-            .where(
-                Offer.id == offer_id,
-                Offer.status == OfferStatus.OPEN,
-                Offer.reminder_sent_at.is_(None),
-            )
-            .values(reminder_sent_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
-        if claimed != 1:
-            db.session.rollback()
-            continue
-        offer = db.session.get(Offer, offer_id)
-        assert offer is not None
+
+    def remind(offer: Offer) -> None:
         _mail(
             "offer_reminder",
             offer.application,
@@ -96,9 +113,14 @@ def send_offer_reminders(now: datetime | None = None) -> int:
             deadline=offer.deadline,
         )
         audit.record(None, "offer.reminder", offer, reference=offer.application.reference)
-        db.session.commit()
-        sent += 1
-    return sent
+
+    return _claim_each(
+        Offer,
+        ids,
+        [Offer.status == OfferStatus.OPEN, Offer.reminder_sent_at.is_(None)],
+        {"reminder_sent_at": now},
+        remind,
+    )
 
 
 # --- yearly re-confirmation of the waiting list -------------------------------------------
@@ -138,32 +160,9 @@ def run_reconfirmation(now: datetime | None = None) -> dict[str, int]:
             )
         ).all()
         db.session.rollback()
-        for app_id in ids:
-            due = now + timedelta(days=days)
-            claimed = db.session.execute(
-                update(Application)
-                .where(
-                    Application.id == app_id,
-                    Application.status == Status.WAITLIST,
-                    or_(
-                        Application.reconfirm_requested_at.is_(None),
-                        Application.reconfirm_requested_at < since,
-                    ),
-                )
-                .values(
-                    reconfirm_requested_at=now,
-                    reconfirm_due_at=due,
-                    reconfirm_reminded_at=None,
-                    reconfirmed_at=None,
-                )
-                .execution_options(synchronize_session=False)
-            ).rowcount  # type: ignore[attr-defined]
-            if claimed != 1:
-                db.session.rollback()
-                continue
-            application = db.session.get(Application, app_id)
-            assert application is not None
-            db.session.refresh(application)
+        due = now + timedelta(days=days)
+
+        def request(application: Application, due: datetime = due) -> None:
             _mail(
                 "reconfirmation_request",
                 application,
@@ -171,8 +170,25 @@ def run_reconfirmation(now: datetime | None = None) -> dict[str, int]:
                 confirm_url=notifications.external_url("parents.reconfirm", app_id=application.id),
             )
             audit.record(None, "application.reconfirm_request", application)
-            db.session.commit()
-            counts["requested"] += 1
+
+        counts["requested"] += _claim_each(
+            Application,
+            ids,
+            [
+                Application.status == Status.WAITLIST,
+                or_(
+                    Application.reconfirm_requested_at.is_(None),
+                    Application.reconfirm_requested_at < since,
+                ),
+            ],
+            {
+                "reconfirm_requested_at": now,
+                "reconfirm_due_at": due,
+                "reconfirm_reminded_at": None,
+                "reconfirmed_at": None,
+            },
+            request,
+        )
     counts["reminded"] = _remind_reconfirmation(now)
     counts["withdrawn"] = _withdraw_unconfirmed(now)
     return counts
@@ -196,24 +212,8 @@ def _remind_reconfirmation(now: datetime) -> int:
         )
     ).all()
     db.session.rollback()
-    done = 0
-    for app_id in ids:
-        claimed = db.session.execute(
-            update(Application)
-            .where(
-                Application.id == app_id,
-                _open_requests(),  # type: ignore[arg-type]
-                Application.reconfirm_reminded_at.is_(None),
-            )
-            .values(reconfirm_reminded_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
-        if claimed != 1:
-            db.session.rollback()
-            continue
-        application = db.session.get(Application, app_id)
-        assert application is not None
-        db.session.refresh(application)
+
+    def remind(application: Application) -> None:
         _mail(
             "reconfirmation_reminder",
             application,
@@ -221,9 +221,14 @@ def _remind_reconfirmation(now: datetime) -> int:
             confirm_url=notifications.external_url("parents.reconfirm", app_id=application.id),
         )
         audit.record(None, "application.reconfirm_reminder", application)
-        db.session.commit()
-        done += 1
-    return done
+
+    return _claim_each(
+        Application,
+        ids,
+        [_open_requests(), Application.reconfirm_reminded_at.is_(None)],
+        {"reconfirm_reminded_at": now},
+        remind,
+    )
 
 
 def _withdraw_unconfirmed(now: datetime) -> int:
