@@ -57,6 +57,7 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _request_id() -> None:
         g.request_id = request.headers.get("X-Request-Id", "")[:40] or secrets.token_hex(8)
+        g.client_ip = request.remote_addr
         g.csp_nonce = secrets.token_urlsafe(16)
 
     @app.before_request

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import g, has_request_context, request
+from flask import g, has_app_context
 
 from kita.extensions import db
 from kita.models import AuditEvent, User
@@ -33,9 +33,10 @@ def record(
         object_id=str(object_id) if object_id is not None else None,
         details=json.dumps(details, ensure_ascii=False, default=str) if details else "",
     )
-    if has_request_context():
-        event.ip = request.remote_addr
-        event.request_id = getattr(g, "request_id", None)
+    # the web layer puts the client address and request id on ``g`` (kita/security.py);
+    # jobs and CLI commands have neither
+    event.ip = g.get("client_ip") if has_app_context() else None
+    event.request_id = g.get("request_id") if has_app_context() else None
     db.session.add(event)
     return event
 

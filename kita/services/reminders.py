@@ -162,7 +162,7 @@ def run_reconfirmation(now: datetime | None = None) -> dict[str, int]:
         db.session.rollback()
         due = now + timedelta(days=days)
 
-        def request(application: Application, due: datetime = due) -> None:
+        def ask(application: Application, due: datetime = due) -> None:
             _mail(
                 "reconfirmation_request",
                 application,
@@ -187,7 +187,7 @@ def run_reconfirmation(now: datetime | None = None) -> dict[str, int]:
                 "reconfirm_reminded_at": None,
                 "reconfirmed_at": None,
             },
-            request,
+            ask,
         )
     counts["reminded"] = _remind_reconfirmation(now)
     counts["withdrawn"] = _withdraw_unconfirmed(now)
