@@ -59,8 +59,10 @@ class _Model:
     wasted_ub: int = 0
     points_ub: int = 0
     lottery_ub: int = 0
-    # per child, the number of leading wishes modelled (None: every allowed wish)
-    limits: list[int] | None = None
+    # what fair assignments can look like (fair-max with hard fairness; None otherwise)
+    domains: Domains | None = None
+    # children placed outside the model (decided children kept as constants)
+    placed_const: int = 0
     infeasible: str | None = None
 
 
@@ -86,15 +88,17 @@ def _build(
     together: bool,
     nbh: Neighbourhood | None = None,
     fair_known: bool = False,
+    domains: Domains | None = None,
 ) -> _Model:
     """The cutoff model; ``fair_known``: an assignment keeping the groups together is known
-    to have no wasted seat and no points-justified envy (fair-max makes both hard then)."""
+    to have no wasted seat and no points-justified envy (fair-max makes both hard then);
+    ``domains`` (fair-max with hard fairness only): the possible places of each child."""
     m = _Model()
     model = m.model
     n = inst.n
-    hard = mode == "fair-max" and (not together or fair_known)
-    limits = forced_limits(inst) if hard and nbh is None else None
-    m.limits = limits
+    hard = _hard(mode, together, fair_known)
+    domains = domains if hard else None
+    m.domains = domains
     m.lits = [[] for _ in range(n)]
     if nbh is None:
         free_children: Sequence[int] = range(n)
@@ -126,8 +130,7 @@ def _build(
                 for i in free
             ]
             for idx, i in enumerate(free):
-                cut = allowed_wishes(inst, i) if limits is None else limits[i]
-                keep = set(inst.wish_fac[i][:cut])
+                keep = {inst.wish_fac[i][k] for k in _possible(inst, domains, i)}
                 allowed[idx] = {f: r for f, r in allowed[idx].items() if f in keep}
             common = set(allowed[0])
             for a in allowed[1:]:
@@ -148,9 +151,8 @@ def _build(
                 model.add(sum(shared.values()) == 1)
         else:
             for i in free:
-                cut = allowed_wishes(inst, i) if limits is None else limits[i]
                 row = m.lits[i]
-                for k in range(cut):
+                for k in _possible(inst, domains, i):
                     f = inst.wish_fac[i][k]
                     if inst.rcap[f * NCT + inst.care[i]] <= 0:
                         continue
@@ -166,8 +168,8 @@ def _build(
                 m.infeasible = f"child '{inst.child_ids[i]}' cannot keep its place"
                 return m
             model.add(sum(lit for _, _, lit in row) == 1)
-        elif limits is not None and limits[i] < allowed_wishes(inst, i):
-            model.add(sum(lit for _, _, lit in row) == 1)  # forced (see forced_limits)
+        elif domains is not None and domains.forced[i]:
+            model.add(sum(lit for _, _, lit in row) == 1)  # forced (see fair_domains)
         m.placed.extend(lit for _, _, lit in row)
         m.rank_terms.extend((lit, r) for _, r, lit in row)
     # capacities
@@ -185,52 +187,166 @@ def _build(
     return m
 
 
-def forced_limits(inst: Instance) -> list[int]:
-    """Per child, how many leading wishes a fair-max assignment can use (an implied bound).
+def _hard(mode: str, together: bool, fair_known: bool) -> bool:
+    """fair-max makes no wasted seat and no points-justified envy hard constraints unless
+    sibling groups may leave no such assignment (``fair_known``: one is known)."""
+    return mode == "fair-max" and (not together or fair_known)
 
-    With no wasted seat and no points-justified envy, a child c that is not admitted at a
-    wish f (or better) finds f full, and if fewer other candidates of f than its seats have
-    at least c's points there (or hold a place there), some occupant has fewer points and
-    does not hold: points-justified envy. So c is placed at f or better, and its worse
-    wishes are dropped; that removes c from their candidates, which may force others in
-    turn (iterated to a fixed point). Every fair-max assignment satisfies the result, so
-    the model keeps exactly the same solutions, only fewer variables.
+
+def decided_neighbourhood(inst: Instance, domains: Domains, base: Sequence[int]) -> Neighbourhood:
+    """Model only the undecided children; the decided ones (and those no fair assignment
+    can place) keep their place in ``base`` — a fair assignment — as constants."""
+    free: set[int] = set()
+    for i in range(inst.n):
+        if inst.lock[i] < 0 and not domains.decided(i) and domains.wishes[i]:
+            free.update(j for j in inst.groups[inst.group[i]] if inst.lock[j] < 0)
+    nodes: set[int] = set()
+    for i in free:
+        care = inst.care[i]
+        nodes.update(inst.wish_fac[i][k] * NCT + care for k in range(allowed_wishes(inst, i)))
+    fixed: list[int] = []
+    for i in range(inst.n):
+        if i in free or inst.lock[i] >= 0:
+            continue
+        care, at = inst.care[i], base[i]
+        for f in inst.wish_fac[i][: allowed_wishes(inst, i)]:
+            if f * NCT + care in nodes:
+                fixed.append(i)
+                break
+            if f == at:
+                break
+    return Neighbourhood(
+        free=tuple(sorted(free)), fixed=tuple(fixed), nodes=frozenset(nodes), base=tuple(base)
+    )
+
+
+def _possible(inst: Instance, domains: Domains | None, i: int) -> Sequence[int]:
+    """The wish indices child i gets literals for."""
+    return range(allowed_wishes(inst, i)) if domains is None else domains.wishes[i]
+
+
+@dataclass(frozen=True)
+class Domains:
+    """What a fair assignment (no wasted seat, no points-justified envy) can look like.
+
+    ``wishes[i]``: the indices into ``inst.wish_fac[i]`` child i can be placed at;
+    ``forced[i]``: child i is placed in every fair assignment. A child with one possible
+    wish and forced is *decided*: it sits there in every fair assignment.
+    """
+
+    wishes: list[tuple[int, ...]]
+    forced: list[bool]
+
+    def decided(self, i: int) -> bool:
+        return self.forced[i] and len(self.wishes[i]) == 1
+
+    def end(self, inst: Instance, i: int) -> int:
+        """How many leading wishes can be better than child i's place."""
+        if self.forced[i] and self.wishes[i]:
+            return self.wishes[i][-1] + 1
+        return allowed_wishes(inst, i)
+
+
+def fair_domains(inst: Instance) -> Domains | None:
+    """Narrow every child's possible places to those some fair assignment can use.
+
+    Sound reasoning on the hard constraints of fair-max, iterated to a fixed point (each
+    rule only removes what no fair assignment uses, so the model keeps exactly the same
+    solutions with fewer variables). For a place v with ``cap`` seats and its candidates
+    (the children v is still possible for):
+
+    * *forced*: if at most ``cap`` candidates have c's points at v or more (or hold v),
+      c is placed at v or better — otherwise v would be full (no wasted seat) with an
+      occupant of fewer points than c who does not hold v (points-justified envy);
+    * *full*: if ``cap`` decided children sit at v, nobody else can;
+    * *envy*: c at v (not holding it) needs every child d that wishes v with more points
+      than c to be placed at v or better; if some such d cannot be, or at least ``cap``
+      such d can only be at v itself, c is not at v.
+
+    ``None`` if the rules find no fair assignment at all (then the caller keeps the full
+    model and lets CP-SAT say so).
     """
     n = inst.n
-    limits = [0 if inst.lock[i] >= 0 else allowed_wishes(inst, i) for i in range(n)]
-    dirty: set[int] | None = None  # nodes whose candidates changed (None: all)
-    while True:
-        rows_at: dict[int, list[tuple[int, int, int]]] = {}
-        for i in range(n):
-            lim = limits[i]
-            if not lim:
+    wishes: list[list[int]] = []
+    forced = [False] * n
+    rows_at: dict[int, list[tuple[int, int, int]]] = {}
+    for i in range(n):
+        if inst.lock[i] >= 0:
+            wishes.append([])
+            continue
+        facs, care, pts = inst.wish_fac[i], inst.care[i], inst.wish_points[i]
+        row: list[int] = []
+        for k in range(allowed_wishes(inst, i)):
+            node = facs[k] * NCT + care
+            if inst.rcap[node] <= 0:
                 continue
-            facs, care, pts = inst.wish_fac[i], inst.care[i], inst.wish_points[i]
-            for k in range(lim):
-                node = facs[k] * NCT + care
-                if inst.rcap[node] <= 0 or (dirty is not None and node not in dirty):
-                    continue
-                p = HOLD_POINTS if inst.hold[i] == facs[k] else pts[k]
-                rows_at.setdefault(node, []).append((-p, i, k))
-        changed: set[int] = set()
-        for node, rows in rows_at.items():
+            row.append(k)
+            p = HOLD_POINTS if inst.hold[i] == facs[k] else pts[k]
+            rows_at.setdefault(node, []).append((p, i, k))
+        wishes.append(row)
+        forced[i] = inst.hold[i] >= 0
+    for rows in rows_at.values():
+        rows.sort(key=lambda r: -r[0])
+    touched: set[int] = set()
+
+    def drop(i: int, keep: list[int]) -> None:
+        # every place child i wishes sees its status change (as candidate or envier)
+        wishes[i] = keep
+        facs, care = inst.wish_fac[i], inst.care[i]
+        touched.update(facs[k] * NCT + care for k in range(allowed_wishes(inst, i)))
+
+    dirty = set(rows_at)
+    while dirty:
+        touched.clear()
+        for node in sorted(dirty):
+            rows = rows_at[node]
             cap = inst.rcap[node]
-            if len(rows) <= cap:
-                cut = rows
-            else:
-                rows.sort()
-                # rows with at least the points of rows[cap - 1] ... only those up to index
-                # cap - 1 can have fewer than cap others at or above their points
-                p_edge = rows[cap][0]
-                cut = [r for r in rows[:cap] if r[0] < p_edge]
-            for _, i, k in cut:
-                if limits[i] > k + 1:
-                    for kk in range(k + 1, limits[i]):
-                        changed.add(inst.wish_fac[i][kk] * NCT + inst.care[i])
-                    limits[i] = k + 1
-        if not changed:
-            return limits
-        dirty = changed
+            cands = [r for r in rows if r[2] in wishes[r[1]]]
+            # forced: a points level whose cumulative count of candidates is at most cap
+            pos = 0
+            while pos < len(cands):
+                end = pos
+                while end < len(cands) and cands[end][0] == cands[pos][0]:
+                    end += 1
+                if end > cap:
+                    break
+                for _, i, k in cands[pos:end]:
+                    if not forced[i] or wishes[i][-1] > k:
+                        forced[i] = True
+                        drop(i, [x for x in wishes[i] if x <= k])
+                pos = end
+            # full
+            sitting = [i for _, i, k in cands if forced[i] and wishes[i] == [k]]
+            if len(sitting) > cap:
+                return None
+            if len(sitting) == cap:
+                for _, i, k in cands:
+                    if wishes[i] != [k]:
+                        drop(i, [x for x in wishes[i] if x != k])
+            # envy: the points of those who cannot reach v or better, and of those who can
+            # only be at v itself
+            hopeless: int | None = None
+            only_here: list[int] = []  # negated points, ascending
+            for p, d, k in rows:
+                best = [x for x in wishes[d] if x <= k]
+                if not best:
+                    if hopeless is None:
+                        hopeless = p
+                elif best == [k]:
+                    only_here.append(-p)
+            for p, c, k in cands:
+                if inst.hold[c] == inst.wish_fac[c][k] or k not in wishes[c]:
+                    continue
+                above = bisect.bisect_left(only_here, -p)  # how many have more points
+                if (hopeless is not None and hopeless > p) or above >= cap:
+                    drop(c, [x for x in wishes[c] if x != k])
+        for i in range(n):
+            if forced[i] and not wishes[i]:
+                return None
+        dirty = touched & set(rows_at)
+        if not touched:
+            break
+    return Domains(wishes=[tuple(w) for w in wishes], forced=forced)
 
 
 HOLD_POINTS = 1 << 62  # a holder outranks every points value at its held place
@@ -293,7 +409,7 @@ def _add_stability(
     for i in relevant:
         if inst.lock[i] >= 0:
             continue
-        limit = allowed_wishes(inst, i) if m.limits is None else m.limits[i]
+        limit = allowed_wishes(inst, i) if m.domains is None else m.domains.end(inst, i)
         is_fixed = i in fixed_set
         if is_fixed:
             assert nbh is not None
@@ -444,9 +560,17 @@ def solve_cpsat(
         and keeps_groups_together(inst, hint)
         and _lex_key(inst, hint, opts.mode, together)[0] == 0
     )
-    m = _build(inst, opts.mode, together, fair_known=fair_known)
+    # with fairness hard, the children every fair assignment places alike are constants
+    domains = fair_domains(inst) if _hard(opts.mode, together, fair_known) else None
+    nbh = decided_neighbourhood(inst, domains, hint) if domains is not None else None
+    m = _build(inst, opts.mode, together, nbh=nbh, fair_known=fair_known, domains=domains)
     if m.infeasible is not None:
         return Outcome(assign=[-1] * inst.n, status="INFEASIBLE", note=m.infeasible)
+    if nbh is not None:
+        free = set(nbh.free)
+        m.placed_const = sum(
+            1 for i, f in enumerate(hint) if f >= 0 and i not in free and inst.lock[i] < 0
+        )
     _hint_assignment(inst, m, hint)
 
     groups, rank_max = _stage_groups(inst, m, opts.mode, together)
@@ -492,7 +616,9 @@ def solve_cpsat(
         if names[0] == "place" and rank_max:
             # the later parts of the group are >= 0 and weigh less than one unit of "place"
             lower = int(solver.best_objective_bound) // group[0].weight
-            bound = -(parts[0] // rank_max) if res == cp_model.OPTIMAL else -(lower // rank_max)
+            bound = m.placed_const + (
+                -(parts[0] // rank_max) if res == cp_model.OPTIMAL else -(lower // rank_max)
+            )
         if "fair" in names and parts[names.index("fair")] > 0:
             note = (
                 "no assignment without wasted seats and points-justified envy keeps the "
@@ -515,6 +641,9 @@ def solve_cpsat(
         status = "FEASIBLE"
     else:
         assign = _assignment(inst, m, best)
+        if nbh is not None:
+            free = set(nbh.free)
+            assign = [a if i in free else nbh.base[i] for i, a in enumerate(assign)]
         if status != "OPTIMAL" and keeps_groups_together(inst, hint):
             # never return something worse than the warm start
             if _lex_key(inst, hint, opts.mode, together) < _lex_key(

@@ -254,23 +254,36 @@ def test_holds_never_worsen_a_child(problem: Problem) -> None:
 
 @SETTINGS
 @given(problems(siblings=False, locks=False))
-def test_forced_limits_keep_every_fair_assignment(problem: Problem) -> None:
-    """The pre-fixing of fair-max only drops wishes no fair assignment can use."""
-    from allocation.cpsat import forced_limits
-    from allocation.flow import allowed_wishes
+def test_fair_domains_keep_every_fair_assignment(problem: Problem) -> None:
+    """fair-max's reasoning only removes places no fair assignment uses."""
+    from allocation.cpsat import fair_domains
     from allocation.instance import build_instance
 
     inst = build_instance(problem)
-    limits = forced_limits(inst)
+    domains = fair_domains(inst)
     index = {c: i for i, c in enumerate(inst.child_ids)}
     fac_index = {f: k for k, f in enumerate(inst.fac_ids)}
-    for a in all_assignments(problem, False):
-        t = summary(problem, a)
-        if t["points"] or t["wasted"]:
-            continue
+    fair = [a for a in all_assignments(problem, False) if not _unfair(problem, a)]
+    if domains is None:
+        assert not fair
+        return
+    assert fair  # deferred acceptance is one
+    for a in fair:
         for child, fac in a.items():
             i = index[child]
-            if fac is None:
-                assert inst.lock[i] >= 0 or limits[i] == allowed_wishes(inst, i)
+            if inst.lock[i] >= 0:
                 continue
-            assert inst.wish_fac[i].index(fac_index[fac]) < limits[i]
+            if fac is None:
+                assert not domains.forced[i]
+            else:
+                assert inst.wish_fac[i].index(fac_index[fac]) in domains.wishes[i]
+    # the reasoning is not empty: every decided child sits at its place in every fair one
+    for i, cid in enumerate(inst.child_ids):
+        if domains.decided(i):
+            (k,) = domains.wishes[i]
+            assert {a[cid] for a in fair} == {inst.fac_ids[inst.wish_fac[i][k]]}
+
+
+def _unfair(problem: Problem, a: Assign) -> int:
+    t = summary(problem, a)
+    return t["points"] + t["wasted"]
