@@ -45,10 +45,12 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
 
     from kita import i18n, security, web
+    from kita.services import overview
 
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     i18n.init_app(app)
     security.init_app(app)
+    overview.init_app(app)
     web.init_app(app)
 
     from kita.cli import register_cli

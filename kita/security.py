@@ -20,8 +20,9 @@ from flask import (
 from flask_login import current_user, logout_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from kita.extensions import db, login_manager
+from kita.extensions import login_manager
 from kita.models import User
+from kita.services import overview
 
 #: endpoints a staff member without the mandatory second factor may still reach
 ENROLMENT_ENDPOINTS = frozenset(
@@ -49,8 +50,11 @@ def init_app(app: Flask) -> None:
             uid, version = int(raw_id), int(raw_version)
         except ValueError:
             return None
-        user = db.session.get(User, uid)
+        # the same query reads the household's overview version (kita.services.overview)
+        found = overview.user_with_household(uid)
+        user = found[0] if found else None
         if user is None or user.session_version != version or not user.is_active:
+            g.pop("overview_version", None)
             return None
         return user
 

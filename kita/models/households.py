@@ -37,6 +37,9 @@ class Household(Base):
     claim_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     pseudonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # raised by every change the parent's overview shows (kita.services.overview): part of
+    # the key of its render cache
+    overview_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     user: Mapped[User | None] = relationship(back_populates="household")
     guardians: Mapped[list[Guardian]] = relationship(

@@ -23,6 +23,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
+from markupsafe import Markup
 
 from kita.errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed
 from kita.forms import ConfirmForm, apply_errors
@@ -48,7 +49,7 @@ from kita.parents.forms import (
     WithdrawForm,
 )
 from kita.services import applications as apps
-from kita.services import facilities, households, offers, privacy
+from kita.services import facilities, households, offers, overview, privacy
 from kita.services.explanations import explain_outcome, is_published
 from kita.services.permissions import deny, get_application_or_404, get_child_or_404
 from kita.services.rules import all_rules
@@ -118,27 +119,32 @@ def _next_step(application: Application) -> str:
 
 @bp.route("/")
 def index() -> Any:
-    household = households.household_for(_user())
-    by_child = households.applications_by_child(household)
-    open_offers = offers.open_offers([a for _child, apps in by_child for a in apps])
-    cards = [
-        {
-            "child": child,
-            "age": households.age_label(child),
-            "applications": [
-                {"application": a, "next_step": _next_step(a), "offer": open_offers.get(a.id)}
-                for a in child_apps
-            ],
-        }
-        for child, child_apps in by_child
-    ]
-    return render_template(
-        "parents/index.html",
-        household=household,
-        cards=cards,
-        round=facilities.open_round(),
-        household_complete=bool(household.guardians and household.street),
-    )
+    """The family's overview. Its main part comes from the render cache while nothing it
+    shows has changed (kita.services.overview); the layout is rendered for each request."""
+    user = _user()
+    key = overview.cache_key(user, current_locale())
+    page = overview.cache().get(key) if key is not None else None
+    if page is None:
+        household = households.household_for(user)
+        cards = [
+            {
+                "child": child,
+                "applications": [
+                    {"application": a, "next_step": _next_step(a), "offer": offer}
+                    for a, offer in child_apps
+                ],
+            }
+            for child, child_apps in overview.applications_with_open_offers(household.children)
+        ]
+        page = render_template(
+            "parents/_overview.html",
+            cards=cards,
+            round=facilities.open_round(),
+            household_complete=bool(household.guardians and household.street),
+        )
+        if key is not None:
+            overview.cache().put(key, page)
+    return render_template("parents/index.html", overview=Markup(page))  # noqa: S704 - our own render
 
 
 @bp.route("/household", methods=["GET", "POST"])
