@@ -39,8 +39,11 @@ from .metrics import blocking_pairs, figures
 from .model import ResolvedOptions, Status
 
 NUM_WORKERS = 2
-SMALL_CHILDREN = 2_000
-SMALL_WORKERS = 1  # workers for rounds up to SMALL_CHILDREN (the result does not depend on it)
+SMALL_CHILDREN = 1_000
+SMALL_WORKERS = 1  # workers for parts up to SMALL_CHILDREN (the result does not depend on it)
+# share of the remaining time for a stage that is not the last: placing children (the gap)
+# matters more than the lottery level after it when the limit is reached
+STAGE_SHARE = 0.75
 TIE_WEIGHT_BITS = 31
 
 
@@ -61,8 +64,6 @@ class _Model:
     lottery_ub: int = 0
     # what fair assignments can look like (fair-max with hard fairness; None otherwise)
     domains: Domains | None = None
-    # children placed outside the model (decided children kept as constants)
-    placed_const: int = 0
     infeasible: str | None = None
 
 
@@ -191,33 +192,6 @@ def _hard(mode: str, together: bool, fair_known: bool) -> bool:
     """fair-max makes no wasted seat and no points-justified envy hard constraints unless
     sibling groups may leave no such assignment (``fair_known``: one is known)."""
     return mode == "fair-max" and (not together or fair_known)
-
-
-def decided_neighbourhood(inst: Instance, domains: Domains, base: Sequence[int]) -> Neighbourhood:
-    """Model only the undecided children; the decided ones (and those no fair assignment
-    can place) keep their place in ``base`` — a fair assignment — as constants."""
-    free: set[int] = set()
-    for i in range(inst.n):
-        if inst.lock[i] < 0 and not domains.decided(i) and domains.wishes[i]:
-            free.update(j for j in inst.groups[inst.group[i]] if inst.lock[j] < 0)
-    nodes: set[int] = set()
-    for i in free:
-        care = inst.care[i]
-        nodes.update(inst.wish_fac[i][k] * NCT + care for k in range(allowed_wishes(inst, i)))
-    fixed: list[int] = []
-    for i in range(inst.n):
-        if i in free or inst.lock[i] >= 0:
-            continue
-        care, at = inst.care[i], base[i]
-        for f in inst.wish_fac[i][: allowed_wishes(inst, i)]:
-            if f * NCT + care in nodes:
-                fixed.append(i)
-                break
-            if f == at:
-                break
-    return Neighbourhood(
-        free=tuple(sorted(free)), fixed=tuple(fixed), nodes=frozenset(nodes), base=tuple(base)
-    )
 
 
 def _possible(inst: Instance, domains: Domains | None, i: int) -> Sequence[int]:
@@ -539,19 +513,7 @@ def solve_cpsat(
     start = time.perf_counter()
     together = opts.siblings == "together" and bool(inst.multi_groups())
     if hint is None:
-        if together:
-            hint = group_deferred_acceptance(inst)
-            if opts.mode == "fair-max":
-                da = deferred_acceptance(inst)
-                if keeps_groups_together(inst, da):
-                    hint = da  # stable and keeps every group together: fair, a good start
-        else:
-            hint = deferred_acceptance(inst)
-        if opts.mode == "max-placement" and together:
-            flow = max_placement_flow(inst).assign
-            repaired = _unsplit(inst, flow)
-            if sum(f >= 0 for f in repaired) > sum(f >= 0 for f in hint):
-                hint = repaired
+        hint = _warm_start(inst, opts, together)
     # fair-max with groups: when the start already has no wasted seat and no points-justified
     # envy, the first level's optimum (0) is known and both become hard constraints
     fair_known = (
@@ -562,27 +524,188 @@ def solve_cpsat(
     )
     # with fairness hard, the children every fair assignment places alike are constants
     domains = fair_domains(inst) if _hard(opts.mode, together, fair_known) else None
-    nbh = decided_neighbourhood(inst, domains, hint) if domains is not None else None
+    parts = _parts(inst, domains, hint, together)
+    assign = list(hint)
+    in_parts = {i for nbh in parts for i in nbh.free}
+    status: Status = "OPTIMAL"
+    bound: int | None = sum(
+        1 for i, f in enumerate(hint) if f >= 0 and i not in in_parts and inst.lock[i] < 0
+    )
+    notes: list[str] = []
+    left = len(in_parts)
+    for nbh in parts:
+        # time is shared by size; what a small part leaves unused goes to the later ones
+        remaining = opts.time_limit_s - (time.perf_counter() - start)
+        share = remaining * len(nbh.free) / left
+        left -= len(nbh.free)
+        out = _solve_part(inst, opts, together, fair_known, domains, nbh, share)
+        if out.status == "INFEASIBLE":
+            return Outcome(assign=[-1] * inst.n, status="INFEASIBLE", note=out.note)
+        for i in nbh.free:
+            assign[i] = out.assign[i]
+        if out.status != "OPTIMAL":
+            status = "FEASIBLE"
+        bound = None if bound is None or out.bound is None else bound + out.bound
+        if out.note:
+            notes.append(out.note)
+    if status != "OPTIMAL" and keeps_groups_together(inst, hint):
+        # never return something worse than the warm start
+        if _lex_key(inst, hint, opts.mode, together) < _lex_key(inst, assign, opts.mode, together):
+            assign = list(hint)
+    placed_n = sum(1 for f in assign if f >= 0)
+    if status == "OPTIMAL":
+        bound = placed_n
+    else:
+        if upper_bound is None:
+            upper_bound = sum(1 for f in max_placement_flow(inst).assign if f >= 0)
+        bound = upper_bound if bound is None else min(bound, upper_bound)
+    note = None
+    if notes:
+        pairs = sum(int(n) for n in notes)
+        note = (
+            "no assignment without wasted seats and points-justified envy keeps the "
+            f"sibling groups together; minimised them first ({pairs} pairs)"
+        )
+    return Outcome(assign=assign, status=status, bound=bound, note=note)
+
+
+def _warm_start(inst: Instance, opts: ResolvedOptions, together: bool) -> list[int]:
+    if together:
+        hint = group_deferred_acceptance(inst)
+        if opts.mode == "fair-max":
+            da = deferred_acceptance(inst)
+            if keeps_groups_together(inst, da):
+                hint = da  # stable and keeps every group together: fair, a good start
+    else:
+        hint = deferred_acceptance(inst)
+    if opts.mode == "max-placement" and together:
+        flow = max_placement_flow(inst).assign
+        repaired = _unsplit(inst, flow)
+        if sum(f >= 0 for f in repaired) > sum(f >= 0 for f in hint):
+            hint = repaired
+    return hint
+
+
+def _parts(
+    inst: Instance, domains: Domains | None, base: Sequence[int], together: bool
+) -> list[Neighbourhood]:
+    """The model split into independent parts, smallest first.
+
+    Children interact only through the places they may take or envy (their wishes up to the
+    worst place they can get) and, under ``together``, through their sibling group. Parts
+    share no place, so the lexicographic optimum of the whole is the union of the parts'
+    optima, and a small part is proven without waiting for a large one. With ``domains``,
+    decided children are constants at their ``base`` place (see ``decided_neighbourhood``).
+    """
+    n = inst.n
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    modelled = [
+        inst.lock[i] < 0
+        and (
+            any(inst.rcap[f * NCT + inst.care[i]] > 0 for f in inst.wish_fac[i])
+            if domains is None
+            else not _is_constant(domains, i)
+        )
+        for i in range(n)
+    ]
+    if domains is not None:  # a decided child's siblings go with the undecided ones
+        for members in inst.groups:
+            if any(modelled[i] for i in members):
+                for i in members:
+                    modelled[i] = inst.lock[i] < 0
+    first_at: dict[int, int] = {}
+    for i in range(n):
+        if not modelled[i]:
+            continue
+        end = allowed_wishes(inst, i) if domains is None else domains.end(inst, i)
+        care = inst.care[i]
+        for f in inst.wish_fac[i][:end]:
+            node = f * NCT + care
+            j = first_at.setdefault(node, i)
+            a, b = find(i), find(j)
+            if a != b:
+                parent[a] = b
+    if together:
+        for members in inst.groups:
+            free = [i for i in members if modelled[i]]
+            for i in free[1:]:
+                a, b = find(i), find(free[0])
+                if a != b:
+                    parent[a] = b
+    comps: dict[int, list[int]] = {}
+    for i in range(n):
+        if modelled[i]:
+            comps.setdefault(find(i), []).append(i)
+    parts = [
+        _part(inst, domains, base, members)
+        for members in sorted(comps.values(), key=lambda c: (len(c), c[0]))
+    ]
+    return parts
+
+
+def _part(
+    inst: Instance, domains: Domains | None, base: Sequence[int], free: list[int]
+) -> Neighbourhood:
+    free_set = set(free)
+    nodes: set[int] = set()
+    for i in free:
+        care = inst.care[i]
+        nodes.update(inst.wish_fac[i][k] * NCT + care for k in range(allowed_wishes(inst, i)))
+    fixed: list[int] = []
+    if domains is not None:  # decided children whose pairs involve the part's places
+        for i in range(inst.n):
+            if i in free_set or inst.lock[i] >= 0 or not _is_constant(domains, i):
+                continue
+            care, at = inst.care[i], base[i]
+            for f in inst.wish_fac[i][: allowed_wishes(inst, i)]:
+                if f * NCT + care in nodes:
+                    fixed.append(i)
+                    break
+                if f == at:
+                    break
+    return Neighbourhood(
+        free=tuple(free), fixed=tuple(fixed), nodes=frozenset(nodes), base=tuple(base)
+    )
+
+
+def _is_constant(domains: Domains, i: int) -> bool:
+    return domains.decided(i) or not domains.wishes[i]
+
+
+def _solve_part(
+    inst: Instance,
+    opts: ResolvedOptions,
+    together: bool,
+    fair_known: bool,
+    domains: Domains | None,
+    nbh: Neighbourhood,
+    limit: float,
+) -> Outcome:
+    """The mode's lexicographic stages on one part; ``bound`` counts the part's children.
+
+    ``note`` (only with the fairness level minimised first) is its optimum as a number.
+    """
+    start = time.perf_counter()
     m = _build(inst, opts.mode, together, nbh=nbh, fair_known=fair_known, domains=domains)
     if m.infeasible is not None:
-        return Outcome(assign=[-1] * inst.n, status="INFEASIBLE", note=m.infeasible)
-    if nbh is not None:
-        free = set(nbh.free)
-        m.placed_const = sum(
-            1 for i, f in enumerate(hint) if f >= 0 and i not in free and inst.lock[i] < 0
-        )
-    _hint_assignment(inst, m, hint)
-
+        return Outcome(assign=[], status="INFEASIBLE", note=m.infeasible)
+    _hint_assignment(inst, m, nbh.base)
     groups, rank_max = _stage_groups(inst, m, opts.mode, together)
-    note: str | None = None
-
     status: Status = "OPTIMAL"
     bound: int | None = None
+    note: str | None = None
     best: list[int] | None = None
     solver = cp_model.CpSolver()
     for number, group in enumerate(groups):
-        remaining = opts.time_limit_s - (time.perf_counter() - start)
-        if remaining <= 0.05:
+        remaining = limit - (time.perf_counter() - start)
+        if remaining <= 0.02:
             status = "FEASIBLE"
             break
         names = [c.name for c in group]
@@ -592,19 +715,17 @@ def solve_cpsat(
         m.model.minimize(expr)
         # later stages keep a share of the time (the tie-break stage runs only after proofs)
         last = number == len(groups) - 1 or groups[number + 1][0].name == "tiebreak"
-        share = remaining if last else remaining * 0.6
-        solver.parameters.max_time_in_seconds = share
-        # one worker is deterministic and has the least start-up cost on small rounds
-        solver.parameters.num_workers = SMALL_WORKERS if inst.n <= SMALL_CHILDREN else NUM_WORKERS
+        solver.parameters.max_time_in_seconds = remaining if last else remaining * STAGE_SHARE
+        # one worker is deterministic and has the least start-up cost on small parts
+        small = len(nbh.free) <= SMALL_CHILDREN
+        solver.parameters.num_workers = SMALL_WORKERS if small else NUM_WORKERS
         solver.parameters.random_seed = opts.seed
         # the plain assignment model of max-placement is solved faster without presolve
         # (measured: town 0.27 s -> 0.09 s); the stability models need it
-        solver.parameters.cp_model_presolve = not (
-            opts.mode == "max-placement" and inst.n <= SMALL_CHILDREN
-        )
+        solver.parameters.cp_model_presolve = not (opts.mode == "max-placement" and small)
         res = solver.solve(m.model)
         if res == cp_model.INFEASIBLE:
-            return Outcome(assign=[-1] * inst.n, status="INFEASIBLE", note="no feasible assignment")
+            return Outcome(assign=[], status="INFEASIBLE", note="no feasible assignment")
         if res not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             status = "FEASIBLE"
             break
@@ -616,15 +737,9 @@ def solve_cpsat(
         if names[0] == "place" and rank_max:
             # the later parts of the group are >= 0 and weigh less than one unit of "place"
             lower = int(solver.best_objective_bound) // group[0].weight
-            bound = m.placed_const + (
-                -(parts[0] // rank_max) if res == cp_model.OPTIMAL else -(lower // rank_max)
-            )
+            bound = -(parts[0] // rank_max) if res == cp_model.OPTIMAL else -(lower // rank_max)
         if "fair" in names and parts[names.index("fair")] > 0:
-            note = (
-                "no assignment without wasted seats and points-justified envy keeps the "
-                f"sibling groups together; minimised them first ({parts[names.index('fair')]} "
-                "pairs)"
-            )
+            note = str(parts[names.index("fair")])
         if res == cp_model.OPTIMAL:
             for c, v in zip(group, parts, strict=True):
                 m.model.add(c.expr <= v)
@@ -635,30 +750,13 @@ def solve_cpsat(
         proto.solution_hint.vars.extend(range(len(values)))
         proto.solution_hint.values.extend(values)
     if best is None:
-        assign = list(hint)
+        assign = list(nbh.base)
         if together and not keeps_groups_together(inst, assign):
             assign = _unsplit(inst, assign)
-        status = "FEASIBLE"
-    else:
-        assign = _assignment(inst, m, best)
-        if nbh is not None:
-            free = set(nbh.free)
-            assign = [a if i in free else nbh.base[i] for i, a in enumerate(assign)]
-        if status != "OPTIMAL" and keeps_groups_together(inst, hint):
-            # never return something worse than the warm start
-            if _lex_key(inst, hint, opts.mode, together) < _lex_key(
-                inst, assign, opts.mode, together
-            ):
-                assign = list(hint)
-    placed_n = sum(1 for f in assign if f >= 0)
+        return Outcome(assign=assign, status="FEASIBLE", bound=None, note=note)
+    assign = _assignment(inst, m, best)
     if status == "OPTIMAL":
-        bound = placed_n
-    else:
-        if upper_bound is None:
-            upper_bound = sum(1 for f in max_placement_flow(inst).assign if f >= 0)
-        bound = upper_bound if bound is None else min(bound, upper_bound)
-    if bound is not None and upper_bound is not None:
-        bound = min(bound, upper_bound)
+        bound = sum(1 for i in nbh.free if assign[i] >= 0)
     return Outcome(assign=assign, status=status, bound=bound, note=note)
 
 

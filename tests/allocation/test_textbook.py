@@ -163,3 +163,55 @@ def test_generator_shape() -> None:
     seats = sum(n for f in problem.facilities for _, n in f.capacity)
     assert seats < n
     assert any(c.holds for c in problem.children)
+
+
+@pytest.mark.parametrize("together", [False, True])
+def test_parts_are_independent_and_solve_like_one_model(together: bool) -> None:
+    # the model splits into parts sharing no place (care types never compete; under
+    # "together" a group of mixed care types joins theirs); the union of the parts' optima
+    # is the same unique optimum as one model over every child
+    from allocation.deferred import deferred_acceptance
+    from allocation.instance import NCT, build_instance
+
+    problem = generate(children=300, facilities=6, seed=5, sibling_share=0.2)
+    inst = build_instance(problem)
+    parts = cpsat._parts(inst, None, deferred_acceptance(inst), together)
+    assert len(parts) >= 2 if not together else len(parts) >= 1
+    seen: set[int] = set()
+    for nbh in parts:
+        assert not seen & set(nbh.free)
+        seen |= set(nbh.free)
+        for other in parts:
+            if other is not nbh:
+                assert not nbh.nodes & other.nodes
+        for i in nbh.free:
+            assert all(f * NCT + inst.care[i] in nbh.nodes for f in inst.wish_fac[i])
+            if together:
+                assert set(inst.groups[inst.group[i]]) <= set(nbh.free)
+    sib = "together" if together else "ignore"
+    for mode in ("fair-max", "max-placement"):
+        opts = Options(mode=mode, siblings=sib, time_limit_s=20)  # type: ignore[arg-type]
+        calls: list[int] = []
+        real = cpsat._parts
+
+        def counting(*args: Any, real: Any = real, calls: list[int] = calls) -> Any:
+            out = real(*args)
+            calls.append(len(out))
+            return out
+
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(cpsat, "_parts", counting)
+            split = allocation.solve(problem, opts).to_dict()
+            mp.setattr(cpsat, "_parts", _one_part)
+            whole = allocation.solve(problem, opts).to_dict()
+        if mode == "fair-max" or together:
+            assert calls  # the CP-SAT path ran
+        for r in (split, whole):
+            assert r["stats"]["status"] == "OPTIMAL"
+            r["stats"].pop("solve_seconds")
+        assert split == whole
+
+
+def _one_part(inst: Any, domains: Any, base: Any, together: bool) -> list[cpsat.Neighbourhood]:
+    free = [i for i in range(inst.n) if inst.lock[i] < 0]
+    return [cpsat._part(inst, domains, base, free)]
