@@ -21,10 +21,19 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from kita.errors import DomainError, NotFound, ValidationFailed
-from kita.forms import apply_errors
+from kita.forms import ConfirmForm, apply_errors
 from kita.models import CareType, Role, Round, Status
 from kita.office.forms import ActionForm, BulkReleaseForm, FilterForm, MergeForm, NoteForm
-from kita.services import audit, exports, facilities, review, rounds, rules, statistics
+from kita.services import (
+    audit,
+    exports,
+    facilities,
+    office_entry,
+    review,
+    rounds,
+    rules,
+    statistics,
+)
 from kita.services.applications import allowed_actions
 from kita.services.permissions import deny
 from kita.services.points import for_application
@@ -270,8 +279,6 @@ def application_action(app_id: int, action: str) -> Any:
 @bp.route("/applications/<int:app_id>/criteria", methods=["POST"])
 def verify_criteria(app_id: int) -> Any:
     application = _load(app_id)
-    from kita.forms import ConfirmForm
-
     if not ConfirmForm().validate_on_submit():
         abort(400)
     ids = {int(x) for x in request.form.getlist("verified") if x.isdigit()}
@@ -293,6 +300,27 @@ def add_note(app_id: int) -> Any:
         return _detail(application, 422, note_form=form)
     flash(_("The note has been saved."), "success")
     return redirect(url_for("office.application", app_id=app_id) + "#notes")
+
+
+@bp.route("/applications/<int:app_id>/claim-code", methods=["POST"])
+def renew_claim_code(app_id: int) -> Any:
+    application = _load(app_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        code = office_entry.renew_claim_code(current_user, application)
+    except ValidationFailed as exc:
+        flash(" ".join(m for msgs in exc.errors.values() for m in msgs), "error")
+    else:
+        flash(
+            _(
+                "New access code for the family: %(code)s. The previous code no longer works; "
+                "the family gets the new one by letter or e-mail.",
+                code=code,
+            ),
+            "success",
+        )
+    return redirect(url_for("office.application", app_id=app_id))
 
 
 @bp.route("/applications/<int:app_id>/merge", methods=["POST"])

@@ -159,6 +159,32 @@ def enter(actor: User, form: PaperForm) -> tuple[Application, str]:
     return application, code
 
 
+def renew_claim_code(actor: User, application: Application) -> str:
+    """A fresh claim code for the office-entered household behind ``application``, e.g.
+    when the letter was lost; the previous code stops working. The family gets it the way
+    it gets every message (a letter, or a mail to its contact address)."""
+    household = application.child.household
+    if household.user_id is not None or not household.entered_by_office:
+        raise ValidationFailed({"": [str(_l("This family already has an account."))]})
+    code = new_claim_code()
+    household.claim_code_hash = _hash(code)
+    notifications.queue(
+        "claim_code",
+        to=household.contact_email,
+        locale=household.locale,
+        application=application,
+        household=household,
+        reference=application.reference,
+        first_name=application.child.first_name,
+        claim_code=code,
+        register_url=notifications.external_url("auth.register"),
+        renewed=True,
+    )
+    audit.record(actor, "household.claim_code_renewed", household, reference=application.reference)
+    db.session.commit()
+    return code
+
+
 def claim(user: User, code: str) -> Household:
     """A parent account takes over the office-entered household behind ``code``.
 

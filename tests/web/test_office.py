@@ -492,6 +492,66 @@ def test_paper_entry_letters_and_claim(app, client, auth, login_as, municipality
     auth.login(other)
     assert client.post("/claim/", data={"code": code}).status_code == 422
     assert PASSWORD
+    # the household now has an account: no new code can be issued for it
+    auth.logout()
+    login_as(Role.OFFICE)
+    r = client.post(f"/office/applications/{application.id}/claim-code")
+    assert r.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Household, household.id).claim_code_hash is None  # type: ignore[union-attr]
+
+
+def test_lost_letter_new_claim_code(app, client, auth, login_as, municipality):  # type: ignore[no-untyped-def]
+    """The office issues a new access code when the letter was lost; the old one stops."""
+    import re
+
+    from kita.services import office_entry
+
+    office = login_as(Role.OFFICE)
+    round_ = municipality["round"]
+    start = round_.care_start_from + timedelta(days=5)
+    paper = office_entry.PaperForm(
+        guardian_first_name="Lena",
+        guardian_last_name="Brief",
+        street="Postweg 2",
+        postal_code="12345",
+        city="Musterstadt",
+        child_first_name="Leo",
+        child_last_name="Brief",
+        birth_date=start - timedelta(days=600),
+        round_id=round_.id,
+        start_date=start,
+        care_type="krippe",
+        weekly_hours=30,
+        wishes=[municipality["facilities"]["regenbogen"].id],
+    )
+    application, first_code = office_entry.enter(office, paper)
+    html = client.get(f"/office/applications/{application.id}").get_data(as_text=True)
+    assert "Neuen Zugangscode ausstellen" in html
+    r = client.post(f"/office/applications/{application.id}/claim-code")
+    assert r.status_code == 302
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    new_code = re.search(r"[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}", page).group(0)  # type: ignore[union-attr]
+    assert new_code != first_code
+    letters = [m for m in parent_mails(application.id) if m.kind == "claim_code"]
+    assert len(letters) == 2
+    assert new_code in letters[-1].body and "no longer works" not in letters[-1].body
+    assert "Der bisherige Code gilt nicht mehr" in letters[-1].body
+    assert letters[-1].status == MailStatus.LETTER
+    assert db.session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "household.claim_code_renewed")
+    )
+    auth.logout()
+    parent = make_user(Role.PARENT, email="brief@example.org")
+    auth.login(parent)
+    assert client.post(f"/office/applications/{application.id}/claim-code").status_code in (
+        403,
+        404,
+    )
+    assert client.post("/claim/", data={"code": first_code}).status_code == 422
+    assert client.post("/claim/", data={"code": new_code}).status_code == 302
+    db.session.expire_all()
+    assert application.child.household.user_id == parent.id
 
 
 def test_exports_and_audit_page(client, login_as, municipality):  # type: ignore[no-untyped-def]
