@@ -339,9 +339,11 @@ def invite_staff(
     *,
     facility: Facility | None = None,
     display_name: str | None = None,
+    commit: bool = True,
 ) -> User:
     """Create a staff account without a usable password and mail a link to set one;
-    the account and its invitation are stored together or not at all."""
+    the account and its invitation are stored together or not at all (``commit=False``:
+    the caller adds to the same transaction and commits)."""
     import secrets
 
     try:
@@ -364,7 +366,8 @@ def invite_staff(
             reset_url=notifications.external_url("auth.reset_password", token=reset_token(user)),
             minutes=current_app.config["RESET_TOKEN_MAX_AGE"] // 60,
         )
-        db.session.commit()
+        if commit:
+            db.session.commit()
     except Exception:
         db.session.rollback()
         raise

@@ -221,6 +221,12 @@ def invite_staff(actor: User, facility: Facility, email: str) -> User:
     email = accounts.normalize_email(email)
     if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email):
         raise ValidationFailed({"email": [str(_l("Please enter a valid e-mail address."))]})
-    user = accounts.invite_staff(actor, email, Role.FACILITY, facility=facility)
-    audit.record_now(actor, "facility.staff_invited", facility, user_id=user.id)
+    try:
+        user = accounts.invite_staff(actor, email, Role.FACILITY, facility=facility, commit=False)
+        db.session.flush()
+        audit.record(actor, "facility.staff_invited", facility, user_id=user.id)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
     return user

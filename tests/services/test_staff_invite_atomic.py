@@ -36,3 +36,29 @@ def test_invitation_stores_account_audit_and_mail(app: Flask) -> None:
         db.session.scalar(select(AuditEvent).where(AuditEvent.action == "account.create"))
         is not None
     )
+
+
+def test_facility_invitation_writes_its_audit_row_in_the_same_transaction(
+    app: Flask, municipality: Any, monkeypatch: Any
+) -> None:
+    from kita.services import audit, facilities
+
+    office = accounts.create_user("amt@example.org", "a-long-passphrase-1234", Role.OFFICE)
+    facility = municipality["facilities"]["regenbogen"]
+    real = audit.record
+
+    def failing(actor: Any, action: str, *args: Any, **kwargs: Any) -> Any:
+        if action == "facility.staff_invited":
+            raise RuntimeError("audit store unavailable")
+        return real(actor, action, *args, **kwargs)
+
+    monkeypatch.setattr(audit, "record", failing)
+    with pytest.raises(RuntimeError):
+        facilities.invite_staff(office, facility, "kita@example.org")
+    assert accounts.get_by_email("kita@example.org") is None
+    assert db.session.scalar(select(OutboxMail).where(OutboxMail.kind == "staff_invite")) is None
+    monkeypatch.setattr(audit, "record", real)
+    user = facilities.invite_staff(office, facility, "kita@example.org")
+    db.session.expire_all()
+    row = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "facility.staff_invited"))
+    assert row is not None and db.session.get(User, user.id) is not None
