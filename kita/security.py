@@ -24,6 +24,10 @@ from kita.extensions import login_manager
 from kita.models import User
 from kita.services import overview
 
+#: the last activity of staff is noted at most this often (seconds), so most requests
+#: send no new session cookie; an idle session then ends up to this much earlier
+SEEN_RESOLUTION = 60
+
 #: endpoints a staff member without the mandatory second factor may still reach
 ENROLMENT_ENDPOINTS = frozenset(
     {"auth.two_factor", "auth.logout", "static", "public.privacy", "public.accessibility"}
@@ -86,7 +90,9 @@ def init_app(app: Flask) -> None:
             logout_user()
             session.clear()
             return
-        session["seen"] = now
+        if last is None or now - float(last) >= SEEN_RESOLUTION:
+            # not on every request: an unchanged session is not signed and sent again
+            session["seen"] = now
 
     @app.before_request
     def _mandatory_second_factor() -> Response | None:

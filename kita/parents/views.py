@@ -16,6 +16,7 @@ from flask import (
     Response,
     abort,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -31,7 +32,7 @@ from kita.i18n import current_locale
 from kita.models import (
     Application,
     Child,
-    Facility,
+    Household,
     Offer,
     PriorityRule,
     Role,
@@ -53,7 +54,7 @@ from kita.services import facilities, households, offers, overview, privacy
 from kita.services.explanations import explain_outcome, is_published
 from kita.services.permissions import deny, get_application_or_404, get_child_or_404
 from kita.services.rules import all_rules
-from kita.services.stations import NEXT_STEPS, station_label
+from kita.services.stations import NEXT_STEPS, care_type_label, station_label
 from kita.web import guard_role
 
 bp = Blueprint("parents", __name__, url_prefix="/parent")
@@ -236,12 +237,45 @@ def _rules() -> list[PriorityRule]:
     return all_rules(active_only=True)
 
 
-def _facility_choices(round_: Round) -> tuple[list[tuple[Any, str]], list[Facility]]:
-    facs = facilities.active_facilities()
+def _household() -> Household:
+    """The parent's household, looked up once per request."""
+    if "parent_household" not in g:
+        g.parent_household = households.household_for(_user())
+    return g.parent_household  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class FacilityOption:
+    """One facility in the wish selects: labelled once, shown in all five selects."""
+
+    id: int
+    name: str
+    care_types: str  # "krippe kindergarten": the script filters by the chosen care type
+    label: str  # "Kita Sonnenschein (Altstadt: Krippe, Kindergarten)"
+
+
+def _facility_options() -> list[FacilityOption]:
+    """The active facilities as options, looked up and labelled once per request."""
+    if "facility_options" not in g:
+        g.facility_options = [
+            FacilityOption(
+                id=f.id,
+                name=f.name,
+                care_types=" ".join(ct.care_type.value for ct in f.care_types),
+                label=f"{f.name} ({f.district}: "
+                + ", ".join(care_type_label(ct.care_type) for ct in f.care_types)
+                + ")",
+            )
+            for f in facilities.active_facilities()
+        ]
+    return g.facility_options  # type: ignore[no-any-return]
+
+
+def _facility_choices() -> list[tuple[Any, str]]:
     choices: list[tuple[Any, str]] = [(None, _("– none –"))]
-    for f in facs:
+    for f in _facility_options():
         choices.append((f.id, f.name))
-    return choices, facs
+    return choices
 
 
 def _own_child(child_id: Any) -> Child:
@@ -299,16 +333,14 @@ def _render_form(
     rules: list[PriorityRule],
     status: int = 200,
 ) -> Any:
-    hh = households.household_for(_user())
-    facs = facilities.active_facilities()
     return (
         render_template(
             "parents/application_form.html",
             form=form,
             round=round_,
             application=application,
-            children=hh.children,
-            facilities=facs,
+            children=_household().children,
+            facility_options=_facility_options(),
             rules=rules,
             criteria_state=_criteria_state(application, rules),
             locale=current_locale(),
@@ -319,10 +351,10 @@ def _render_form(
 
 
 def _prepare_form(form: ApplicationForm, round_: Round) -> None:
-    hh = households.household_for(_user())
+    hh = _household()
     form.child_id.choices = [(c.id, c.full_name) for c in hh.children]
     form.siblings.choices = [(c.id, c.full_name) for c in hh.children]
-    choices, _facs = _facility_choices(round_)
+    choices = _facility_choices()
     for name in ApplicationForm.WISH_FIELDS:
         getattr(form, name).choices = choices
 
@@ -353,7 +385,7 @@ def _wishes_compact(data: Any) -> Any:
 @bp.route("/applications/new", methods=["GET", "POST"])
 def application_new() -> Any:
     round_ = facilities.open_round()
-    hh = households.household_for(_user())
+    hh = _household()
     if round_ is None:
         return render_template("parents/no_round.html")
     if not hh.children:
