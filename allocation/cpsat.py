@@ -32,7 +32,12 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from .deferred import deferred_acceptance, group_deferred_acceptance, keeps_groups_together
+from .deferred import (
+    deferred_acceptance,
+    group_deferred_acceptance,
+    keeps_groups_together,
+    promoted_deferred_acceptance,
+)
 from .flow import allowed_wishes, max_placement_flow
 from .instance import NCT, Instance, Outcome
 from .metrics import blocking_pairs, figures
@@ -578,6 +583,10 @@ def _warm_start(inst: Instance, opts: ResolvedOptions, together: bool) -> list[i
                 hint = da  # stable and keeps every group together: fair, a good start
     else:
         hint = deferred_acceptance(inst)
+        if opts.mode == "fair-max":  # both are fair; promotion usually places more
+            promoted = promoted_deferred_acceptance(inst, rounds=2)
+            if _lex_key(inst, promoted, opts.mode, False) < _lex_key(inst, hint, opts.mode, False):
+                hint = promoted
     if opts.mode == "max-placement" and together:
         flow = max_placement_flow(inst).assign
         repaired = _unsplit(inst, flow)

@@ -287,3 +287,39 @@ def test_fair_domains_keep_every_fair_assignment(problem: Problem) -> None:
 def _unfair(problem: Problem, a: Assign) -> int:
     t = summary(problem, a)
     return t["points"] + t["wasted"]
+
+
+@SETTINGS
+@given(problems(siblings=False))
+def test_promoted_deferred_acceptance_is_fair(problem: Problem) -> None:
+    """fair-max's warm start has no wasted seat and no points-justified envy, keeps holds,
+    and (one promotion round, Király) places at least 2/3 of the largest fair assignment."""
+    from allocation.deferred import promoted_deferred_acceptance
+    from allocation.instance import build_instance
+
+    inst = build_instance(problem)
+    if inst.infeasible is not None:
+        return
+    best = max(
+        (
+            summary(problem, a)["placed"]
+            for a in all_assignments(problem, False)
+            if not _unfair(problem, a)
+        ),
+        default=0,
+    )
+    for rounds in (1, 2):
+        out = promoted_deferred_acceptance(inst, rounds)
+        assign = {
+            cid: (inst.fac_ids[f] if f >= 0 else None)
+            for cid, f in zip(inst.child_ids, out, strict=True)
+        }
+        assert feasible(problem, assign, False)
+        assert not _unfair(problem, assign)
+        for i in range(inst.n):
+            h = inst.hold[i]
+            if h >= 0:
+                assert out[i] >= 0
+                assert inst.wish_fac[i].index(out[i]) <= inst.wish_fac[i].index(h)
+        if rounds == 1:
+            assert 3 * summary(problem, assign)["placed"] >= 2 * best
