@@ -24,7 +24,6 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
-from markupsafe import Markup
 
 from kita.errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed
 from kita.forms import ConfirmForm, apply_errors
@@ -120,32 +119,36 @@ def _next_step(application: Application) -> str:
 
 @bp.route("/")
 def index() -> Any:
-    """The family's overview. Its main part comes from the render cache while nothing it
-    shows has changed (kita.services.overview); the layout is rendered for each request."""
+    """The family's overview, from the render cache while nothing it shows has changed
+    (kita.services.overview); the CSRF token and the CSP nonce are this request's."""
     user = _user()
     key = overview.cache_key(user, current_locale())
-    page = overview.cache().get(key) if key is not None else None
+    if key is None:
+        return render_template("parents/index.html", **_overview(user))
+    page = overview.cache().get(key)
     if page is None:
-        household = households.household_for(user)
-        cards = [
-            {
-                "child": child,
-                "applications": [
-                    {"application": a, "next_step": _next_step(a), "offer": offer}
-                    for a, offer in child_apps
-                ],
-            }
-            for child, child_apps in overview.applications_with_open_offers(household.children)
-        ]
-        page = render_template(
-            "parents/_overview.html",
-            cards=cards,
-            round=facilities.open_round(),
-            household_complete=bool(household.guardians and household.street),
-        )
-        if key is not None:
-            overview.cache().put(key, page)
-    return render_template("parents/index.html", overview=Markup(page))  # noqa: S704 - our own render
+        page = overview.render_cacheable("parents/index.html", **_overview(user))
+        overview.cache().put(key, page)
+    return overview.fill(page)
+
+
+def _overview(user: User) -> dict[str, Any]:
+    household = households.household_for(user)
+    cards = [
+        {
+            "child": child,
+            "applications": [
+                {"application": a, "next_step": _next_step(a), "offer": offer}
+                for a, offer in child_apps
+            ],
+        }
+        for child, child_apps in overview.applications_with_open_offers(household.children)
+    ]
+    return {
+        "cards": cards,
+        "round": facilities.open_round(),
+        "household_complete": bool(household.guardians and household.street),
+    }
 
 
 @bp.route("/household", methods=["GET", "POST"])

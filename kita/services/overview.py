@@ -1,11 +1,12 @@
 """The parent's overview (GET /parent/): its data in few queries, and a render cache.
 
-The overview is the page parents open most, on a deadline day again and again. Its main
-part (everything below the layout) is rendered once and kept per process, keyed by
+The overview is the page parents open most, on a deadline day again and again. The
+rendered page is kept per process, keyed by
 
-* the user,
+* the user (and their role and household),
 * ``household.overview_version`` (read with the user in the login manager's one query),
-* the language and the day (which round is "current" depends on the date).
+* the language, the day (which round is "current" depends on the date) and the
+  municipality's letterhead shown in the layout.
 
 Every change the page shows raises the household's ``overview_version`` in the same
 transaction as the change itself, so the next request of that family misses the cache
@@ -19,13 +20,15 @@ write that goes through the ORM session:
   of the household of the row named by ``id = ...`` in the statement (the services'
   conditional updates of one row), or of every household when the rows are not known.
 
-What is per request is never cached: the layout with the CSRF token, the CSP nonce,
-flash messages and the language switch is rendered for every request around the cached
-part. A page is never shared between users (the user id is part of the key).
+What is per request is never cached: the page is rendered with unguessable stand-ins
+for the CSRF token and the CSP nonce, which ``fill`` replaces with this request's values;
+a request with flash messages to show is rendered without the cache. A page is never
+shared between users (the user id is part of the key).
 """
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable
@@ -33,8 +36,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from flask import Flask, current_app, g
-from sqlalchemy import and_, event, inspect, or_, select, update
+from flask import Flask, current_app, g, render_template, session
+from flask_wtf.csrf import generate_csrf
+from sqlalchemy import and_, bindparam, event, inspect, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import ORMExecuteState, Session, contains_eager
 from sqlalchemy.sql import operators
@@ -52,18 +56,23 @@ from kita.models import (
     Round,
     User,
 )
+from kita.services import settings
 
 # --- the version -------------------------------------------------------------------------
+
+
+#: built once: building the statement costs about as much as running it
+_USER_WITH_HOUSEHOLD = (
+    select(User, Household.id, Household.overview_version)
+    .outerjoin(Household, Household.user_id == User.id)
+    .where(User.id == bindparam("user_id"))
+)
 
 
 def user_with_household(user_id: int) -> tuple[User, int | None, int | None] | None:
     """The user, their household's id and overview version, in one query (the login
     manager's user loader, which runs on every request anyway)."""
-    row = db.session.execute(
-        select(User, Household.id, Household.overview_version)
-        .outerjoin(Household, Household.user_id == User.id)
-        .where(User.id == user_id)
-    ).first()
+    row = db.session.execute(_USER_WITH_HOUSEHOLD, {"user_id": user_id}).first()
     if row is None:
         return None
     user, household_id, version = row
@@ -294,10 +303,39 @@ def cache() -> RenderCache:
 
 
 def cache_key(user: User, locale: str) -> tuple[Any, ...] | None:
-    """The key of the user's overview now, or None when the version is not known (no
-    household yet)."""
+    """The key of the user's overview now, or None when it must not come from the cache:
+    the version is not known (no household yet), or flash messages wait to be shown."""
     known = g.get("overview_version")
-    if known is None:
+    if known is None or session.get("_flashes"):
         return None
     household_id, version = known
-    return ("parent-overview", user.id, household_id, version, locale, date.today().isoformat())
+    return (
+        "parent-overview",
+        user.id,
+        user.role,
+        household_id,
+        version,
+        locale,
+        date.today().isoformat(),
+        settings.municipality(),
+    )
+
+
+#: stand-ins for the per-request parts of a cached page (new for every process)
+_STAND_IN = secrets.token_hex(16)
+CSRF_STAND_IN = f"csrf-{_STAND_IN}"
+NONCE_STAND_IN = f"nonce-{_STAND_IN}"
+
+
+def render_cacheable(template: str, **context: Any) -> str:
+    """``template`` rendered with stand-ins for the CSRF token and the CSP nonce."""
+    return render_template(
+        template, csrf_token=lambda: CSRF_STAND_IN, csp_nonce=NONCE_STAND_IN, **context
+    )
+
+
+def fill(page: str) -> str:
+    """A cached page with this request's CSRF token and CSP nonce."""
+    return page.replace(CSRF_STAND_IN, generate_csrf()).replace(
+        NONCE_STAND_IN, g.get("csp_nonce", "")
+    )

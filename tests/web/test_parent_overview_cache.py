@@ -17,11 +17,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, update
 
+from kita import create_app
 from kita.extensions import db
 from kita.models import Application, Household, Offer, Role, Round, Status, User
-from kita.services import applications, households, offers
+from kita.services import applications, households, offers, overview
 from kita.services.stations import STATION_LABELS
-from tests.conftest import Auth, make_user
+from tests.conftest import PASSWORD, Auth, KitaClient, make_user
 from tests.services.round_helpers import office_user, released_application
 
 
@@ -43,12 +44,22 @@ def main_part(html: str) -> str:
     return match.group(1)
 
 
-def overview(client: FlaskClient, statements: list[str] | None = None) -> tuple[str, int]:
+def visit(client: FlaskClient, statements: list[str] | None = None) -> tuple[str, int]:
     if statements is not None:
         statements.clear()
     response = client.get("/parent/")
     assert response.status_code == 200
     return response.get_data(as_text=True), len(statements or [])
+
+
+def overview_page(client: FlaskClient) -> str:
+    return visit(client)[0]
+
+
+def csrf_of(page: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    assert match, page[:300]
+    return match.group(1)
 
 
 def english(client: FlaskClient) -> None:
@@ -73,9 +84,9 @@ def family(app: Flask, client: FlaskClient, municipality: dict[str, Any]) -> dic
 def test_a_repeat_visit_is_served_from_the_cache(
     app: Flask, client: FlaskClient, family: dict[str, Any], counted: list[str]
 ) -> None:
-    first, cold = overview(client, counted)
+    first, cold = visit(client, counted)
     assert family["application"].reference in first
-    second, warm = overview(client, counted)
+    second, warm = visit(client, counted)
     assert main_part(second) == main_part(first)
     # only the login manager's user query (with the version) and the settings remain
     assert warm < cold, (cold, warm)
@@ -87,16 +98,16 @@ def test_a_transition_shows_at_once(
     client: FlaskClient, family: dict[str, Any], municipality: dict[str, Any]
 ) -> None:
     application: Application = family["application"]
-    page, _ = overview(client)
+    page, _ = visit(client)
     assert label(Status.RELEASED) in page
     facility = municipality["facilities"]["sonnenschein"]
     offer = offers.make_offer(family["office"], application, facility, wish_rank=1)
     db.session.commit()
-    page, _ = overview(client)
+    page, _ = visit(client)
     assert label(Status.OFFERED) in page and facility.name in page
     # the family accepts: a conditional UPDATE of the offer row and a transition
     offers.accept(family["parent"], offer)
-    page, _ = overview(client)
+    page, _ = visit(client)
     assert label(Status.ACCEPTED) in page and label(Status.OFFERED) not in page
 
 
@@ -106,10 +117,10 @@ def test_an_expired_offer_disappears_at_once(
     facility = municipality["facilities"]["sonnenschein"]
     offers.make_offer(family["office"], family["application"], facility, wish_rank=1)
     db.session.commit()
-    page, _ = overview(client)
+    page, _ = visit(client)
     assert facility.name in page
     assert offers.expire_due(now=offers.utcnow() + timedelta(days=60)) == 1
-    page, _ = overview(client)
+    page, _ = visit(client)
     assert label(Status.EXPIRED) in page and facility.name not in main_part(page)
 
 
@@ -119,14 +130,14 @@ def test_children_household_and_applications_show_at_once(
     parent = make_user(Role.PARENT)
     Auth(client).login(parent)
     english(client)
-    page, _ = overview(client)
+    page, _ = visit(client)
     assert "You have not added a child yet." in page
     assert "Please enter your household first" in page
     household = households.household_for(parent)
     child = households.add_child(
         parent, household, first_name="Mila", last_name="Muster", birth_date=date(2025, 3, 1)
     )
-    page, _ = overview(client)
+    page, _ = visit(client)
     assert "Mila Muster" in page and "No application yet." in page
     households.update_household(
         parent,
@@ -137,12 +148,12 @@ def test_children_household_and_applications_show_at_once(
         postal_code="12345",
         city="Musterstadt",
     )
-    page, _ = overview(client)
+    page, _ = visit(client)
     assert "Please enter your household first" not in page
     households.update_child(
         parent, child, first_name="Milena", last_name="Muster", birth_date=child.birth_date
     )
-    page, _ = overview(client)
+    page, _ = visit(client)
     assert "Milena Muster" in page and "Mila Muster" not in page
     f = municipality["facilities"]
     application = applications.create(
@@ -159,10 +170,10 @@ def test_children_household_and_applications_show_at_once(
         ),
         submit=False,
     )
-    page, _ = overview(client)
+    page, _ = visit(client)
     assert application.reference in page and label(Status.DRAFT) in page
     applications.transition(application, "submit", parent)
-    page, _ = overview(client)
+    page, _ = visit(client)
     assert label(Status.SUBMITTED) in page and label(Status.DRAFT) not in page
 
 
@@ -172,23 +183,23 @@ def test_round_and_facility_names_show_at_once(
     facility = municipality["facilities"]["sonnenschein"]
     offers.make_offer(family["office"], family["application"], facility, wish_rank=1)
     db.session.commit()
-    page, _ = overview(client)
+    page, _ = visit(client)
     assert "Kita-Jahr Test" in page and "Kita Sonnenschein" in page
     round_: Round = municipality["round"]
     round_.name = "Kita-Jahr Umbenannt"
     db.session.commit()
-    page, _ = overview(client)
+    page, _ = visit(client)
     assert "Kita-Jahr Umbenannt" in page
     facility.name = "Kita Sonnenblume"
     db.session.commit()
-    page, _ = overview(client)
+    page, _ = visit(client)
     assert "Kita Sonnenblume" in page and "Kita Sonnenschein" not in page
 
 
 def test_a_bulk_update_without_named_rows_shows_at_once(
     client: FlaskClient, family: dict[str, Any], municipality: dict[str, Any]
 ) -> None:
-    page, _ = overview(client)
+    page, _ = visit(client)
     new_start = municipality["round"].care_start_from + timedelta(days=40)
     assert new_start.isoformat() not in page
     db.session.execute(
@@ -197,7 +208,7 @@ def test_a_bulk_update_without_named_rows_shows_at_once(
         .values(start_date=new_start)
     )
     db.session.commit()
-    page, _ = overview(client)
+    page, _ = visit(client)
     assert new_start.isoformat() in page  # English dates are yyyy-mm-dd
 
 
@@ -229,8 +240,8 @@ def test_no_family_sees_another_familys_page(app: Flask, municipality: dict[str,
         application = released_application(municipality, office, ["sonnenschein"], parent=parent)
         client = app.test_client()
         Auth(client).login(parent)
-        first, _ = overview(client)
-        again, _ = overview(client)
+        first, _ = visit(client)
+        again, _ = visit(client)
         version = households.household_for(parent).overview_version
         pages.append((application.reference, first, again, version))
     (ref_a, a1, a2, version_a), (ref_b, b1, b2, version_b) = pages
@@ -242,18 +253,18 @@ def test_no_family_sees_another_familys_page(app: Flask, municipality: dict[str,
 def test_flash_messages_and_language_are_not_cached(
     client: FlaskClient, family: dict[str, Any]
 ) -> None:
-    page, _ = overview(client)
+    page, _ = visit(client)
     assert "My applications" in page
     with client.session_transaction() as session:
         session["_flashes"] = [("success", "Gespeichert, danke.")]
-    page, _ = overview(client)
+    page, _ = visit(client)
     assert "Gespeichert, danke." in page and family["application"].reference in page
-    page, _ = overview(client)
+    page, _ = visit(client)
     assert "Gespeichert, danke." not in page
     german = client.get("/parent/?lang=de").get_data(as_text=True)
     assert "Meine Anträge" in german and "My applications" not in main_part(german)
     english(client)
-    page, _ = overview(client)
+    page, _ = visit(client)
     assert "My applications" in main_part(page)
 
 
@@ -272,8 +283,57 @@ def test_the_current_round_follows_the_date(app: Flask, client: FlaskClient) -> 
     parent = make_user(Role.PARENT)
     with time_machine.travel(datetime.combine(today, time(20, 0)), tick=False) as clock:
         Auth(client).login(parent)
-        page, _ = overview(client)
+        page, _ = visit(client)
         assert "Runde Heute" in page
         clock.move_to(datetime.combine(today + timedelta(days=1), time(2, 0)))
-        page, _ = overview(client)
+        page, _ = visit(client)
     assert "Runde Später" in page and "Runde Heute" not in page
+
+
+def test_a_cached_page_carries_this_sessions_csrf_token(
+    app: Flask, database_url: str, municipality: dict[str, Any]
+) -> None:
+    """With CSRF protection on: the logout form of a page from the cache works, and the
+    stand-ins of the cached page never reach the browser."""
+    secured = create_app(
+        {"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": database_url, "WTF_CSRF_ENABLED": True}
+    )
+    secured.test_client_class = KitaClient
+    parent = make_user(Role.PARENT)
+    client = secured.test_client()
+    login_page = client.get("/login").get_data(as_text=True)
+    response = client.post(
+        "/login",
+        data={"email": parent.email, "password": PASSWORD, "csrf_token": csrf_of(login_page)},
+    )
+    assert response.status_code == 302
+    first = client.get("/parent/").get_data(as_text=True)
+    cached = client.get("/parent/").get_data(as_text=True)
+    assert len(secured.extensions["kita.overview_cache"]) == 1
+    for page in (first, cached):
+        assert overview.CSRF_STAND_IN not in page and overview.NONCE_STAND_IN not in page
+    token = csrf_of(cached)
+    assert client.post("/logout", data={"csrf_token": "forged"}).status_code == 400
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert client.get("/parent/").status_code == 302  # logged out
+    with secured.app_context():
+        db.engine.dispose()
+
+
+def test_another_users_cached_page_is_never_served_after_a_new_login(
+    app: Flask, municipality: dict[str, Any]
+) -> None:
+    """The same browser, one family logs out, another logs in: its own page."""
+    office = office_user()
+    a = make_user(Role.PARENT)
+    b = make_user(Role.PARENT)
+    ref_a = released_application(municipality, office, ["sonnenschein"], parent=a).reference
+    ref_b = released_application(municipality, office, ["sonnenschein"], parent=b).reference
+    client = app.test_client()
+    Auth(client).login(a)
+    assert ref_a in overview_page(client)
+    assert ref_a in overview_page(client)
+    client.post("/logout")
+    Auth(client).login(b)
+    page = overview_page(client)
+    assert ref_b in page and ref_a not in page
