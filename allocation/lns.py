@@ -25,7 +25,11 @@ from collections.abc import Sequence
 from ortools.sat.python import cp_model
 
 from .cpsat import Neighbourhood, _build, _hint_assignment, _lex_key, _stages, _unsplit
-from .deferred import deferred_acceptance, group_deferred_acceptance
+from .deferred import (
+    deferred_acceptance,
+    group_deferred_acceptance,
+    promoted_deferred_acceptance,
+)
 from .flow import allowed_wishes, max_placement_flow
 from .instance import NCT, Instance, Outcome
 from .model import ResolvedOptions
@@ -36,12 +40,13 @@ SUB_LIMIT_S = 4.0  # time limit of one neighbourhood solve
 
 
 def _start(inst: Instance, opts: ResolvedOptions, together: bool) -> list[int]:
-    da = deferred_acceptance(inst)
-    if not together:
-        return da
-    cands = [_unsplit(inst, da), group_deferred_acceptance(inst)]
-    if opts.mode == "max-placement":
-        cands.append(_unsplit(inst, max_placement_flow(inst).assign))
+    cands = [deferred_acceptance(inst)]
+    if opts.mode == "fair-max":
+        cands.append(promoted_deferred_acceptance(inst, rounds=2))
+    if together:
+        cands = [_unsplit(inst, a) for a in cands] + [group_deferred_acceptance(inst)]
+        if opts.mode == "max-placement":
+            cands.append(_unsplit(inst, max_placement_flow(inst).assign))
     return min(cands, key=lambda a: _lex_key(inst, a, opts.mode, together))
 
 

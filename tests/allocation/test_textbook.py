@@ -215,3 +215,31 @@ def test_parts_are_independent_and_solve_like_one_model(together: bool) -> None:
 def _one_part(inst: Any, domains: Any, base: Any, together: bool) -> list[cpsat.Neighbourhood]:
     free = [i for i in range(inst.n) if inst.lock[i] < 0]
     return [cpsat._part(inst, domains, base, free)]
+
+
+def test_large_parts_solve_placed_and_rank_separately_to_the_same_optimum(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # parts above SMALL_CHILDREN maximise the placed count first and minimise the rank sum
+    # in a solve of its own; lexicographically that is the same objective, so the same
+    # unique optimum
+    problem = generate(children=120, facilities=4, seed=11, sibling_share=0.2)
+    results = []
+    for small in (10_000, 10):
+        monkeypatch.setattr(cpsat, "SMALL_CHILDREN", small)
+        names: list[list[str]] = []
+        real = cpsat._stage_groups
+
+        def spy(*args: Any, real: Any = real, names: list[list[str]] = names) -> Any:
+            groups, rank_max = real(*args)
+            names.append([p.name for g in groups for p in g])
+            return groups, rank_max
+
+        monkeypatch.setattr(cpsat, "_stage_groups", spy)
+        r = allocation.solve(problem, Options(mode="fair-max", siblings="ignore", time_limit_s=30))
+        assert r.stats.status == "OPTIMAL"
+        d = r.to_dict()
+        d["stats"].pop("solve_seconds")
+        results.append(d)
+        assert any(("placed" in n) == (small == 10) for n in names)
+    assert results[0] == results[1]
