@@ -24,7 +24,15 @@ from collections.abc import Sequence
 
 from ortools.sat.python import cp_model
 
-from .cpsat import Neighbourhood, _build, _hint_assignment, _lex_key, _stages, _unsplit
+from .cpsat import (
+    Neighbourhood,
+    _build,
+    _hint_assignment,
+    _lex_key,
+    _stages,
+    _unsplit,
+    fair_domains,
+)
 from .deferred import (
     deferred_acceptance,
     group_deferred_acceptance,
@@ -55,6 +63,8 @@ def solve_lns(
 ) -> Outcome:
     start = time.perf_counter()
     deadline = start + opts.time_limit_s
+    if upper_bound is None:  # computed first, so that it counts within the time limit
+        upper_bound = sum(1 for f in max_placement_flow(inst).assign if f >= 0)
     cur = _start(inst, opts, together)
     base_key = _lex_key(inst, cur, opts.mode, together)
     n = inst.n
@@ -65,7 +75,12 @@ def solve_lns(
         for k in range(allowed_wishes(inst, i)):
             f = inst.wish_fac[i][k]
             wishers.setdefault(f * NCT + inst.care[i], []).append(i)
-    seeds = _seeds(inst, opts, together, cur)
+    hopeless: frozenset[int] = frozenset()
+    if opts.mode == "fair-max":
+        domains = fair_domains(inst)
+        if domains is not None:
+            hopeless = frozenset(i for i in range(n) if not domains.wishes[i])
+    seeds = _seeds(inst, opts, together, cur, hopeless)
     improved_any = True
     passes = 0
     while improved_any and time.perf_counter() < deadline - 0.2 and passes < 1:
@@ -95,12 +110,10 @@ def solve_lns(
                 flush=True,
             )
         if improved_any:
-            seeds = _seeds(inst, opts, together, cur)
+            seeds = _seeds(inst, opts, together, cur, hopeless)
     final_key = _lex_key(inst, cur, opts.mode, together)
     if final_key > base_key:  # never worse than the start (defensive; moves are monotone)
         cur = _start(inst, opts, together)
-    if upper_bound is None:
-        upper_bound = sum(1 for f in max_placement_flow(inst).assign if f >= 0)
     return Outcome(assign=cur, status="FEASIBLE", bound=upper_bound)
 
 
@@ -176,8 +189,18 @@ def _locked_at(inst: Instance, node: int) -> int:
     return inst.cap[node] - inst.rcap[node]
 
 
-def _seeds(inst: Instance, opts: ResolvedOptions, together: bool, cur: Sequence[int]) -> list[int]:
-    """Groups (indices into ``inst.groups``) worth re-optimising, most promising first."""
+def _seeds(
+    inst: Instance,
+    opts: ResolvedOptions,
+    together: bool,
+    cur: Sequence[int],
+    hopeless: frozenset[int] = frozenset(),
+) -> list[int]:
+    """Groups (indices into ``inst.groups``) worth re-optimising, most promising first.
+
+    ``hopeless`` children (fair-max: no fair assignment places them) are not seeds of their
+    own: placing one would cost a wasted seat or points-justified envy, fair-max's first level.
+    """
     out: list[tuple[int, int]] = []
     for g, members in enumerate(inst.groups):
         free = [i for i in members if inst.lock[i] < 0]
@@ -191,7 +214,7 @@ def _seeds(inst: Instance, opts: ResolvedOptions, together: bool, cur: Sequence[
         elif multi and not_first and opts.mode != "stable":
             out.append((1, g))
         elif not together or opts.mode != "stable":
-            if unplaced and any(allowed_wishes(inst, i) > 0 for i in free):
+            if unplaced and any(allowed_wishes(inst, i) > 0 and i not in hopeless for i in free):
                 out.append((2, g))
     out.sort()
     return [g for _, g in out]
