@@ -72,6 +72,8 @@ class ProductionConfig(Config):
     REMEMBER_COOKIE_SECURE = True
     HSTS = True
     MAIL_SEND_IMMEDIATELY = False  # the scheduler process sends the outbox
+    # templates are compiled once per process and never checked for changes on disk
+    TEMPLATES_AUTO_RELOAD = False
 
 
 class TestConfig(Config):
