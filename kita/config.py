@@ -48,6 +48,8 @@ class Config:
     CONFIRM_TOKEN_MAX_AGE = 3 * 24 * 3600
     RESET_TOKEN_MAX_AGE = 60 * 60
     STAFF_IDLE_TIMEOUT = timedelta(minutes=30)
+    # rendered parents' overview pages kept per web process (kita.services.overview); 0: off
+    OVERVIEW_CACHE_SIZE = 2000
     # number of trusted reverse proxies in front of the app (X-Forwarded-For/-Proto); 0: none
     PROXY_FIX_X_FOR = 0
 

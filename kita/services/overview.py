@@ -294,7 +294,7 @@ class RenderCache:
 
 def init_app(app: Flask) -> None:
     app.extensions["kita.overview_cache"] = RenderCache(
-        int(app.config.get("OVERVIEW_CACHE_SIZE", 2000))
+        int(app.config["OVERVIEW_CACHE_SIZE"])
     )
 
 
