@@ -38,7 +38,7 @@ from typing import Any
 
 from flask import Flask, current_app, g, render_template, session
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import and_, bindparam, event, inspect, or_, select, update
+from sqlalchemy import and_, bindparam, event, inspect, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import ORMExecuteState, Session, contains_eager
 from sqlalchemy.sql import operators
@@ -117,19 +117,21 @@ class _Changes:
         return self.everyone or any(self.rows.values())
 
 
+#: ids per UPDATE (SQLite allows a limited number of parameters in one statement)
+_CHUNK = 500
+
+
 def _raise_versions(connection: Connection, changes: _Changes) -> None:
     # executed on the connection: a plain UPDATE, not seen by the session's hooks again
     stmt = update(Household).values(overview_version=Household.overview_version + 1)
-    if not changes.everyone:
-        households = [
-            Household.id.in_(_OWNED[table](sorted(ids)))
-            for table, ids in changes.rows.items()
-            if ids
-        ]
-        if not households:
-            return
-        stmt = stmt.where(or_(*households))
-    connection.execute(stmt)
+    if changes.everyone:
+        connection.execute(stmt)
+        return
+    for table, ids in changes.rows.items():
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), _CHUNK):
+            owners = _OWNED[table](ordered[start : start + _CHUNK])
+            connection.execute(stmt.where(Household.id.in_(owners)))
 
 
 def _values(obj: Any, key: str) -> set[Any]:
@@ -293,9 +295,7 @@ class RenderCache:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["kita.overview_cache"] = RenderCache(
-        int(app.config["OVERVIEW_CACHE_SIZE"])
-    )
+    app.extensions["kita.overview_cache"] = RenderCache(int(app.config["OVERVIEW_CACHE_SIZE"]))
 
 
 def cache() -> RenderCache:

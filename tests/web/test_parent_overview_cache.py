@@ -19,7 +19,7 @@ from sqlalchemy import event, update
 
 from kita import create_app
 from kita.extensions import db
-from kita.models import Application, Household, Offer, Role, Round, Status, User
+from kita.models import Application, Child, Household, Offer, Role, Round, Status, User
 from kita.services import applications, households, offers, overview
 from kita.services.stations import STATION_LABELS
 from tests.conftest import PASSWORD, Auth, KitaClient, make_user
@@ -359,3 +359,24 @@ def test_the_cache_can_be_switched_off(
         assert any("FROM application" in s for s in statements), statements
     assert len(uncached.extensions["kita.overview_cache"]) == 0
     engine.dispose()
+
+
+def test_many_rows_in_one_flush_raise_every_version_in_chunks(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(overview, "_CHUNK", 2)
+    families = []
+    for n in range(5):
+        household = households.household_for(make_user(Role.PARENT))
+        household.children.append(
+            Child(first_name=f"Kind{n}", last_name="Viele", birth_date=date(2024, 1, 1))
+        )
+        families.append(household)
+    db.session.commit()
+    before = [h.overview_version for h in families]
+    for household in families:  # five children of five families, renamed in one flush
+        household.children[0].last_name = "Umbenannt"
+    db.session.commit()
+    for household in families:
+        db.session.refresh(household)
+    assert all(h.overview_version > v for h, v in zip(families, before, strict=True))
