@@ -3,7 +3,7 @@
 The overview is the page parents open most, on a deadline day again and again. The
 rendered page is kept per process, keyed by
 
-* the user (and their role and household),
+* the user (id and creation time, role, household),
 * ``household.overview_version`` (read with the user in the login manager's one query),
 * the language, the day (which round is "current" depends on the date) and the
   municipality's letterhead shown in the layout.
@@ -80,7 +80,6 @@ def user_with_household(user_id: int) -> tuple[User, int | None, int | None] | N
     return user, household_id, version
 
 
-_HOUSEHOLD = Household.__table__
 #: tables whose rows the overview shows -> how to find the household of row ids
 _OWNED = {
     "household": lambda ids: select(Household.id).where(Household.id.in_(ids)),
@@ -312,6 +311,7 @@ def cache_key(user: User, locale: str) -> tuple[Any, ...] | None:
     return (
         "parent-overview",
         user.id,
+        user.created_at,  # SQLite may give a deleted account's id to a new one
         user.role,
         household_id,
         version,
