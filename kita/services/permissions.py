@@ -42,8 +42,13 @@ def deny(user: User | None, what: str, object_id: object) -> None:
     abort(404)
 
 
+#: ids are 32-bit integers in the database: a larger one (from a URL or a form) names no
+#: record, and PostgreSQL would refuse to compare with it
+MAX_ID = 2**31 - 1
+
+
 def get_application_or_404(app_id: int, user: User) -> Application:
-    application = db.session.get(Application, app_id)
+    application = db.session.get(Application, app_id) if 0 < app_id <= MAX_ID else None
     if application is None or not can_view_application(user, application):
         deny(user, "application", app_id)
     assert application is not None
@@ -51,7 +56,7 @@ def get_application_or_404(app_id: int, user: User) -> Application:
 
 
 def get_child_or_404(child_id: int, user: User) -> Child:
-    child = db.session.get(Child, child_id)
+    child = db.session.get(Child, child_id) if 0 < child_id <= MAX_ID else None
     if child is None or not can_view_child(user, child):
         deny(user, "child", child_id)
     assert child is not None
