@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from kita.extensions import db
@@ -54,7 +55,7 @@ def test_parent_files_an_application(
     p.get_by_label("E-Mail").fill(email)
     p.get_by_label("Passwort", exact=True).fill(PASSWORD)
     p.get_by_role("button", name="Anmelden").click()
-    assert p.get_by_role("heading", level=1).inner_text() == "Meine Anträge"
+    expect(p.get_by_role("heading", level=1)).to_have_text("Meine Anträge")
     _shot(p, viewport, "01-overview-empty")
 
     # household
@@ -66,7 +67,7 @@ def test_parent_files_an_application(
     p.get_by_label("Ort", exact=True).fill("Ladenburg")
     p.get_by_label("Telefon").fill("06203 1234")
     p.get_by_role("button", name="Haushalt speichern").click()
-    assert p.get_by_role("status").is_visible()
+    expect(p.get_by_role("status")).to_be_visible()  # waits for the next page
 
     # child
     p.get_by_role("link", name="Kind hinzufügen").click()
@@ -75,7 +76,7 @@ def test_parent_files_an_application(
     p.get_by_label("Geburtsdatum").fill((date.today() - timedelta(days=400)).isoformat())
     _shot(p, viewport, "02-child")
     p.get_by_role("button", name="Kind hinzufügen").click()
-    assert "Émile Müller-Lüdenscheidt" in p.content()
+    expect(p.get_by_text("Émile Müller-Lüdenscheidt").first).to_be_visible()
 
     # application with three wishes
     p.get_by_role("link", name="Antrag für Émile stellen").click()
