@@ -10,11 +10,20 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.routing import IntegerConverter, Map
 
 from kita.config import DEV_SECRET_KEY, config_for
 from kita.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """``<int:…>`` in every route, bounded by the database's 32-bit integer ids."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -26,6 +35,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder="static",
     )
+    # ids in URLs are database integers: a larger number names no record (404), instead of
+    # reaching PostgreSQL, which refuses to compare an integer column with it
+    app.url_map.converters["int"] = DatabaseIdConverter
     app.config.from_object(config_for(overrides.get("ENV_NAME")))
     app.config.from_pyfile("kita.cfg", silent=True)
     app.config.from_prefixed_env("KITA")

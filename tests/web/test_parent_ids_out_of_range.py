@@ -36,3 +36,15 @@ def test_oversized_ids_answer_404(app: Flask, municipality: dict[str, Any]) -> N
         select(AuditEvent.object_id).where(AuditEvent.action == "access.denied")
     ).all()
     assert BIG in denied  # audited like any other id of no record
+
+
+def test_ids_beyond_database_integers_in_any_url_are_404(client, login_as, municipality):  # type: ignore[no-untyped-def]
+    login_as(Role.OFFICE)
+    big = 2**31
+    for url in (
+        f"/office/applications/{big}",
+        f"/office/facilities/{big}",
+        f"/office/applications/{99999999999999}",
+    ):
+        assert client.get(url).status_code == 404
+    assert client.get(f"/office/applications/{big - 1}").status_code == 404  # in range, absent
