@@ -605,7 +605,8 @@ def _parts(
     worst place they can get) and, under ``together``, through their sibling group. Parts
     share no place, so the lexicographic optimum of the whole is the union of the parts'
     optima, and a small part is proven without waiting for a large one. With ``domains``,
-    decided children are constants at their ``base`` place (see ``decided_neighbourhood``).
+    decided children (and those no fair assignment places) are constants at their ``base``
+    place; ``base`` is a fair assignment, so that is where every fair assignment puts them.
     """
     n = inst.n
     parent = list(range(n))
