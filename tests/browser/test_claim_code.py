@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from typing import Any
 
 from flask import Flask
 
 from kita.extensions import db
 from kita.models import Role
-from kita.services import office_entry
 from tests.browser.conftest import PHONE, axe_violations, horizontal_overflow, login, new_page
 from tests.conftest import PASSWORD, make_user
+from tests.services.round_helpers import paper_application
 
 
 def test_office_issues_a_new_access_code(
@@ -24,26 +23,7 @@ def test_office_issues_a_new_access_code(
     shot: Any,
 ) -> None:
     office = make_user(Role.OFFICE, email="office-code@example.org")
-    round_ = municipality["round"]
-    start = round_.care_start_from + timedelta(days=5)
-    application, first_code = office_entry.enter(
-        office,
-        office_entry.PaperForm(
-            guardian_first_name="Jörg",
-            guardian_last_name="Überweg",
-            street="Postweg 2",
-            postal_code="12345",
-            city="Musterstadt",
-            child_first_name="Lüdia",
-            child_last_name="Überweg",
-            birth_date=start - timedelta(days=600),
-            round_id=round_.id,
-            start_date=start,
-            care_type="krippe",
-            weekly_hours=30,
-            wishes=[municipality["facilities"]["regenbogen"].id],
-        ),
-    )
+    application, first_code = paper_application(office, municipality, "Jörg", "Lüdia")
     url = f"{live_server.url}/office/applications/{application.id}"
     email = office.email
     db.session.commit()

@@ -72,3 +72,32 @@ def released_application(
     applications.transition(app, "release", office)
     db.session.commit()
     return app
+
+
+def paper_application(
+    office: User, municipality: dict[str, Any], guardian: str = "Lena", child: str = "Leo"
+) -> tuple[Application, str]:
+    """An application the office entered from a paper form (family without account, letters
+    by post), wishing Regenbogen; returns it and the family's access code."""
+    from kita.services import office_entry
+
+    round_ = municipality["round"]
+    start = round_.care_start_from + timedelta(days=5)
+    return office_entry.enter(
+        office,
+        office_entry.PaperForm(
+            guardian_first_name=guardian,
+            guardian_last_name="Überweg",
+            street="Postweg 2",
+            postal_code="12345",
+            city="Musterstadt",
+            child_first_name=child,
+            child_last_name="Überweg",
+            birth_date=start - timedelta(days=600),
+            round_id=round_.id,
+            start_date=start,
+            care_type="krippe",
+            weekly_hours=30,
+            wishes=[municipality["facilities"]["regenbogen"].id],
+        ),
+    )

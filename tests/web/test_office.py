@@ -505,27 +505,10 @@ def test_lost_letter_new_claim_code(app, client, auth, login_as, municipality): 
     """The office issues a new access code when the letter was lost; the old one stops."""
     import re
 
-    from kita.services import office_entry
+    from tests.services.round_helpers import paper_application
 
     office = login_as(Role.OFFICE)
-    round_ = municipality["round"]
-    start = round_.care_start_from + timedelta(days=5)
-    paper = office_entry.PaperForm(
-        guardian_first_name="Lena",
-        guardian_last_name="Brief",
-        street="Postweg 2",
-        postal_code="12345",
-        city="Musterstadt",
-        child_first_name="Leo",
-        child_last_name="Brief",
-        birth_date=start - timedelta(days=600),
-        round_id=round_.id,
-        start_date=start,
-        care_type="krippe",
-        weekly_hours=30,
-        wishes=[municipality["facilities"]["regenbogen"].id],
-    )
-    application, first_code = office_entry.enter(office, paper)
+    application, first_code = paper_application(office, municipality)
     html = client.get(f"/office/applications/{application.id}").get_data(as_text=True)
     assert "Neuen Zugangscode ausstellen" in html
     r = client.post(f"/office/applications/{application.id}/claim-code")
