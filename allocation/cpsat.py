@@ -40,7 +40,7 @@ from .deferred import (
     promoted_deferred_acceptance,
 )
 from .flow import allowed_wishes, max_placement_flow
-from .instance import NCT, Instance, Outcome
+from .instance import HOLD_POINTS, NCT, Instance, Outcome
 from .metrics import blocking_pairs, figures
 from .model import ResolvedOptions, Status
 
@@ -220,6 +220,10 @@ class Domains:
     def decided(self, i: int) -> bool:
         return self.forced[i] and len(self.wishes[i]) == 1
 
+    def constant(self, i: int) -> bool:
+        """Placed alike in every fair assignment: decided, or never placed."""
+        return self.decided(i) or not self.wishes[i]
+
     def end(self, inst: Instance, i: int) -> int:
         """How many leading wishes can be better than child i's place."""
         if self.forced[i] and self.wishes[i]:
@@ -327,9 +331,6 @@ def fair_domains(inst: Instance) -> Domains | None:
         if not touched:
             break
     return Domains(wishes=[tuple(w) for w in wishes], forced=forced)
-
-
-HOLD_POINTS = 1 << 62  # a holder outranks every points value at its held place
 
 
 def _add_stability(
@@ -622,7 +623,7 @@ def _parts(
         and (
             any(inst.rcap[f * NCT + inst.care[i]] > 0 for f in inst.wish_fac[i])
             if domains is None
-            else not _is_constant(domains, i)
+            else not domains.constant(i)
         )
         for i in range(n)
     ]
@@ -672,7 +673,7 @@ def _part(
     fixed: list[int] = []
     if domains is not None:  # decided children whose pairs involve the part's places
         for i in range(inst.n):
-            if i in free_set or inst.lock[i] >= 0 or not _is_constant(domains, i):
+            if i in free_set or inst.lock[i] >= 0 or not domains.constant(i):
                 continue
             care, at = inst.care[i], base[i]
             for f in inst.wish_fac[i][: allowed_wishes(inst, i)]:
@@ -684,10 +685,6 @@ def _part(
     return Neighbourhood(
         free=tuple(free), fixed=tuple(fixed), nodes=frozenset(nodes), base=tuple(base)
     )
-
-
-def _is_constant(domains: Domains, i: int) -> bool:
-    return domains.decided(i) or not domains.wishes[i]
 
 
 def _solve_part(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from heapq import heappop, heappush, heapreplace
 
-from .instance import NCT, Instance
+from .instance import HOLD_POINTS, NCT, Instance
 
 
 def deferred_acceptance(inst: Instance) -> list[int]:
@@ -74,7 +74,6 @@ def promoted_deferred_acceptance(inst: Instance, rounds: int = 1) -> list[int]:
     wish_fac = inst.wish_fac
     wish_key = inst.wish_key
     care = inst.care
-    hold_points = 1 << 62
     nxt = [0] * n
     promoted = [0] * n
     heaps: dict[int, list[tuple[int, int, int, int]]] = {}
@@ -85,8 +84,8 @@ def promoted_deferred_acceptance(inst: Instance, rounds: int = 1) -> list[int]:
         while i >= 0:
             fs = wish_fac[i]
             k = nxt[i]
-            if k >= len(fs) or (inst.hold[i] >= 0 and k > fs.index(inst.hold[i])):
-                if promoted[i] >= rounds or inst.hold[i] >= 0:
+            if k >= len(fs):  # never a holder: its held place always takes it
+                if promoted[i] >= rounds:
                     break
                 promoted[i] += 1
                 nxt[i] = 0
@@ -99,7 +98,7 @@ def promoted_deferred_acceptance(inst: Instance, rounds: int = 1) -> list[int]:
             heap = heaps.get(node)
             if heap is None:
                 heap = heaps[node] = []
-            pts = hold_points if inst.hold[i] == fs[k] else inst.wish_points[i][k]
+            pts = HOLD_POINTS if inst.hold[i] == fs[k] else inst.wish_points[i][k]
             # the heap's top is the weakest: fewest points, not promoted, worst strict key
             entry = (pts, promoted[i], -wish_key[i][k], i)
             if len(heap) < seats:

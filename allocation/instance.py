@@ -16,6 +16,7 @@ from operator import attrgetter
 from .model import CARE_TYPES, Problem, Status
 
 NCT = len(CARE_TYPES)
+HOLD_POINTS = 1 << 62  # a holder outranks every points value at its held place
 
 
 @dataclass(frozen=True)
