@@ -71,6 +71,8 @@ class _Model:
     # what fair assignments can look like (fair-max with hard fairness; None otherwise)
     domains: Domains | None = None
     infeasible: str | None = None
+    # the constant 1 that stands for a fixed child's place (neighbourhoods only)
+    one: cp_model.IntVar | None = None
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ def _build(
         relevant = sorted(set(nbh.free) | set(nbh.fixed))
         seen_groups = sorted({inst.group[i] for i in nbh.free})
         group_list = [inst.groups[g] for g in seen_groups]
-        one = model.new_constant(1)
+        one = m.one = model.new_constant(1)
         for i in nbh.fixed:
             at = nbh.base[i]
             if at >= 0 and inst.lock[i] < 0 and at * NCT + inst.care[i] in nbh.nodes:
@@ -346,18 +348,19 @@ def _add_stability(
     fixed_set = set() if nbh is None else set(nbh.fixed)
     lit_at: list[dict[int, cp_model.IntVar]] = [{} for _ in range(n)]
     for i in relevant:
-        lit_at[i] = {f: lit for f, _, lit in m.lits[i]}
+        if i not in fixed_set:
+            lit_at[i] = {f: lit for f, _, lit in m.lits[i]}
     # targets per node: non-holders with a literal there, sorted by key
     targets: dict[int, list[tuple[int, int, cp_model.IntVar]]] = {}
     for i in relevant:
         if inst.lock[i] >= 0:
             continue
-        for k, f in enumerate(inst.wish_fac[i]):
-            lit = lit_at[i].get(f)
-            if lit is None or inst.hold[i] == f:
+        for f, _, x in m.lits[i]:
+            if inst.hold[i] == f:
                 continue
+            k = inst.wish_fac[i].index(f)
             targets.setdefault(f * NCT + inst.care[i], []).append(
-                (inst.wish_key[i][k], -inst.wish_points[i][k], lit)
+                (inst.wish_key[i][k], -inst.wish_points[i][k], x)
             )
     suffix: dict[int, list[cp_model.IntVar]] = {}
     keys: dict[int, list[int]] = {}
@@ -368,6 +371,9 @@ def _add_stability(
         negpts[node] = [r[1] for r in rows]
         chain: list[cp_model.IntVar] = [rows[-1][2]]
         for pos in range(len(rows) - 2, -1, -1):
+            if chain[-1] is m.one or rows[pos][2] is m.one:
+                chain.append(m.one)  # a fixed child sits at or below: someone is admitted
+                continue
             s = model.new_bool_var("")
             model.add_implication(rows[pos][2], s)
             model.add_implication(chain[-1], s)
@@ -387,16 +393,14 @@ def _add_stability(
     agg_points: dict[tuple[int, int], int] = {}
     agg_lottery: dict[tuple[int, int, int], int] = {}
     agg_wasted: dict[int, int] = {}
+    if nbh is not None:
+        _fixed_pairs(
+            inst, m, nbh, free, keys, negpts, suffix, hard, agg_wasted, agg_points, agg_lottery
+        )
     for i in relevant:
-        if inst.lock[i] >= 0:
+        if inst.lock[i] >= 0 or i in fixed_set:
             continue
         limit = allowed_wishes(inst, i) if m.domains is None else m.domains.end(inst, i)
-        is_fixed = i in fixed_set
-        if is_fixed:
-            assert nbh is not None
-            a = nbh.base[i]
-            if a >= 0:
-                limit = inst.wish_fac[i].index(a)  # only wishes better than its fixed place
         prefix: list[cp_model.IntVar] = []
         row_at = lit_at[i]
         for k in range(limit):
@@ -421,13 +425,7 @@ def _add_stability(
             else:
                 always_free = False
             if always_free:
-                if hard:
-                    model.add(placed_here >= 1)
-                else:
-                    w = model.new_bool_var("")
-                    model.add(w + placed_here >= 1)
-                    m.wasted.append(w)
-                    m.wasted_ub += 1
+                _always_free(m, hard, placed_here)
                 continue
             assert fv is not None
             chain = suffix.get(node, [])
@@ -436,13 +434,6 @@ def _add_stability(
             b = bisect.bisect_right(negpts[node], -inst.wish_points[i][k]) if chain else 0
             s_b = chain[b] if b < len(chain) else None
             s_q = chain[q] if q < len(chain) else None
-            if is_fixed and not prefix:  # placed_here is 0
-                agg_wasted[node] = agg_wasted.get(node, 0) + 1
-                if s_b is not None:
-                    agg_points[node, b] = agg_points.get((node, b), 0) + 1
-                if s_q is not None and q < b:
-                    agg_lottery[node, q, b] = agg_lottery.get((node, q, b), 0) + 1
-                continue
             if hard:
                 model.add(placed_here >= fv)
                 if s_b is not None:
@@ -489,6 +480,70 @@ def _add_stability(
         model.add(expr >= 0)
         m.envy_lottery.append(cnt * lo)
         m.lottery_ub += cnt
+
+
+def _always_free(m: _Model, hard: bool, placed_here: cp_model.LinearExpr | int) -> None:
+    """A wish at a place that can never be full: unused, it is a wasted seat."""
+    if hard:
+        m.model.add(placed_here >= 1)
+    else:
+        w = m.model.new_bool_var("")
+        m.model.add(w + placed_here >= 1)
+        m.wasted.append(w)
+        m.wasted_ub += 1
+
+
+def _fixed_pairs(
+    inst: Instance,
+    m: _Model,
+    nbh: Neighbourhood,
+    free: dict[int, cp_model.IntVar],
+    keys: dict[int, list[int]],
+    negpts: dict[int, list[int]],
+    suffix: dict[int, list[cp_model.IntVar]],
+    hard: bool,
+    agg_wasted: dict[int, int],
+    agg_points: dict[tuple[int, int], int],
+    agg_lottery: dict[tuple[int, int, int], int],
+) -> None:
+    """Count the fixed children's possible pairs by class (node, b, q).
+
+    A fixed child has no literal at a wish better than its fixed place, so whether it
+    blocks there depends only on the place's ``free`` flag and its suffix chain.
+    """
+    nodes, base, domains = nbh.nodes, nbh.base, m.domains
+    rcap, care_of, hold_of = inst.rcap, inst.care, inst.hold
+    for i in nbh.fixed:
+        if inst.lock[i] >= 0:
+            continue
+        fs = inst.wish_fac[i]
+        a = base[i]
+        if a >= 0:
+            limit = fs.index(a)  # only wishes better than its fixed place
+        else:
+            limit = allowed_wishes(inst, i) if domains is None else domains.end(inst, i)
+        care, hold = care_of[i], hold_of[i]
+        for k in range(limit):
+            f = fs[k]
+            if hold == f:
+                break
+            node = f * NCT + care
+            if rcap[node] <= 0 or node not in nodes:
+                continue  # unchanged node: the pair's kind is a constant
+            if node not in free:
+                _always_free(m, hard, 0)
+                continue
+            chain = suffix.get(node)
+            if not chain:
+                agg_wasted[node] = agg_wasted.get(node, 0) + 1
+                continue
+            q = bisect.bisect_right(keys[node], inst.wish_key[i][k])
+            b = bisect.bisect_right(negpts[node], -inst.wish_points[i][k])
+            agg_wasted[node] = agg_wasted.get(node, 0) + 1
+            if b < len(chain):
+                agg_points[node, b] = agg_points.get((node, b), 0) + 1
+            if q < b:
+                agg_lottery[node, q, b] = agg_lottery.get((node, q, b), 0) + 1
 
 
 def _hint_assignment(inst: Instance, m: _Model, assign: Sequence[int]) -> None:
@@ -755,6 +810,15 @@ def _solve_part(
             note = str(parts[names.index("fair")])
         if res == cp_model.OPTIMAL:
             for c, v in zip(group, parts, strict=True):
+                if c.name == "place" and rank_max:
+                    m.model.add(cp_model.LinearExpr.sum(m.placed) == -(v // rank_max))
+                    m.model.add(
+                        cp_model.LinearExpr.weighted_sum(
+                            [lit for lit, _ in m.rank_terms], [r for _, r in m.rank_terms]
+                        )
+                        == v % rank_max
+                    )
+                    continue
                 m.model.add(c.expr <= v)
         else:
             m.model.add(expr <= sum(c.weight * v for c, v in zip(group, parts, strict=True)))
