@@ -811,6 +811,9 @@ def _solve_part(
         if res == cp_model.OPTIMAL:
             for c, v in zip(group, parts, strict=True):
                 if c.name == "place" and rank_max:
+                    # v = -placed * rank_max + rank sum (0 <= rank sum < rank_max): kept as
+                    # two equalities, which propagate far better than one weighted bound
+                    # (town fair-max/together: the next stage 0.23 s -> 0.15 s)
                     m.model.add(cp_model.LinearExpr.sum(m.placed) == -(v // rank_max))
                     m.model.add(
                         cp_model.LinearExpr.weighted_sum(
