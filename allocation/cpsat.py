@@ -29,6 +29,7 @@ import hashlib
 import math
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
@@ -547,14 +548,13 @@ def _fixed_pairs(
 
 
 def _hint_assignment(inst: Instance, m: _Model, assign: Sequence[int]) -> None:
-    seen: set[int] = set()
-    for i in range(inst.n):
-        for f, _, lit in m.lits[i]:
-            idx = lit.index
-            if idx in seen:
-                continue
-            seen.add(idx)
-            m.model.add_hint(lit, assign[i] == f)
+    hint: dict[int, int] = {}
+    for i, row in enumerate(m.lits):
+        for f, _, lit in row:
+            hint.setdefault(lit.index, int(assign[i] == f))
+    proto = m.model.proto.solution_hint
+    proto.vars.extend(list(hint))
+    proto.values.extend(list(hint.values()))
 
 
 def _assignment(inst: Instance, m: _Model, values: Sequence[int]) -> list[int]:
@@ -570,12 +570,12 @@ def solve_cpsat(
     inst: Instance,
     opts: ResolvedOptions,
     hint: list[int] | None,
-    upper_bound: int | None = None,
+    flow: list[int] | None = None,
 ) -> Outcome:
     start = time.perf_counter()
     together = opts.siblings == "together" and bool(inst.multi_groups())
     if hint is None:
-        hint = _warm_start(inst, opts, together)
+        hint = _warm_start(inst, opts, together, flow)
     # fair-max with groups: when the start already has no wasted seat and no points-justified
     # envy, the first level's optimum (0) is known and both become hard constraints
     fair_known = (
@@ -594,13 +594,29 @@ def solve_cpsat(
         1 for i, f in enumerate(hint) if f >= 0 and i not in in_parts and inst.lock[i] < 0
     )
     notes: list[str] = []
-    left = len(in_parts)
-    for nbh in parts:
-        # time is shared by size; what a small part leaves unused goes to the later ones
-        remaining = opts.time_limit_s - (time.perf_counter() - start)
-        share = remaining * len(nbh.free) / left
-        left -= len(nbh.free)
-        out = _solve_part(inst, opts, together, fair_known, domains, nbh, share)
+    deadline = start + opts.time_limit_s
+
+    def solve_part(nbh: Neighbourhood, limit: float | None = None) -> Outcome:
+        if limit is None:
+            limit = deadline - time.perf_counter()
+        return _solve_part(inst, opts, together, fair_known, domains, nbh, limit)
+
+    outs: list[Outcome] = []
+    if len(parts) > 1 and all(len(nbh.free) <= SMALL_CHILDREN for nbh in parts):
+        # one CP-SAT worker per small part: independent parts run side by side, one per
+        # core, largest first, each until the deadline (the answer does not depend on it)
+        order = sorted(range(len(parts)), key=lambda k: -len(parts[k].free))
+        with ThreadPoolExecutor(max_workers=NUM_WORKERS) as pool:
+            futures = {k: pool.submit(solve_part, parts[k]) for k in order}
+            outs = [futures[k].result() for k in range(len(parts))]
+    else:
+        left = len(in_parts)
+        for nbh in parts:
+            # time is shared by size; what a small part leaves unused goes to the later ones
+            share = (deadline - time.perf_counter()) * len(nbh.free) / left
+            left -= len(nbh.free)
+            outs.append(solve_part(nbh, share))
+    for nbh, out in zip(parts, outs, strict=True):
         if out.status == "INFEASIBLE":
             return Outcome(assign=[-1] * inst.n, status="INFEASIBLE", note=out.note)
         for i in nbh.free:
@@ -618,8 +634,9 @@ def solve_cpsat(
     if status == "OPTIMAL":
         bound = placed_n
     else:
-        if upper_bound is None:
-            upper_bound = sum(1 for f in max_placement_flow(inst).assign if f >= 0)
+        if flow is None:
+            flow = max_placement_flow(inst).assign
+        upper_bound = sum(1 for f in flow if f >= 0)
         bound = upper_bound if bound is None else min(bound, upper_bound)
     note = None
     if notes:
@@ -631,7 +648,9 @@ def solve_cpsat(
     return Outcome(assign=assign, status=status, bound=bound, note=note)
 
 
-def _warm_start(inst: Instance, opts: ResolvedOptions, together: bool) -> list[int]:
+def _warm_start(
+    inst: Instance, opts: ResolvedOptions, together: bool, flow: list[int] | None
+) -> list[int]:
     if together:
         hint = group_deferred_acceptance(inst)
         if opts.mode == "fair-max":
@@ -645,7 +664,8 @@ def _warm_start(inst: Instance, opts: ResolvedOptions, together: bool) -> list[i
             if _lex_key(inst, promoted, opts.mode, False) < _lex_key(inst, hint, opts.mode, False):
                 hint = promoted
     if opts.mode == "max-placement" and together:
-        flow = max_placement_flow(inst).assign
+        if flow is None:
+            flow = max_placement_flow(inst).assign
         repaired = _unsplit(inst, flow)
         if sum(f >= 0 for f in repaired) > sum(f >= 0 for f in hint):
             hint = repaired

@@ -47,25 +47,26 @@ OCCUPANTS = 3  # lowest-priority occupants freed per wished place
 SUB_LIMIT_S = 4.0  # time limit of one neighbourhood solve
 
 
-def _start(inst: Instance, opts: ResolvedOptions, together: bool) -> list[int]:
+def _start(inst: Instance, opts: ResolvedOptions, together: bool, flow: list[int]) -> list[int]:
     cands = [deferred_acceptance(inst)]
     if opts.mode == "fair-max":
         cands.append(promoted_deferred_acceptance(inst, rounds=2))
     if together:
         cands = [_unsplit(inst, a) for a in cands] + [group_deferred_acceptance(inst)]
         if opts.mode == "max-placement":
-            cands.append(_unsplit(inst, max_placement_flow(inst).assign))
+            cands.append(_unsplit(inst, flow))
     return min(cands, key=lambda a: _lex_key(inst, a, opts.mode, together))
 
 
 def solve_lns(
-    inst: Instance, opts: ResolvedOptions, together: bool, upper_bound: int | None
+    inst: Instance, opts: ResolvedOptions, together: bool, flow: list[int] | None
 ) -> Outcome:
     start = time.perf_counter()
     deadline = start + opts.time_limit_s
-    if upper_bound is None:  # computed first, so that it counts within the time limit
-        upper_bound = sum(1 for f in max_placement_flow(inst).assign if f >= 0)
-    cur = _start(inst, opts, together)
+    if flow is None:  # computed first, so that it counts within the time limit
+        flow = max_placement_flow(inst).assign
+    upper_bound = sum(1 for f in flow if f >= 0)
+    cur = _start(inst, opts, together, flow)
     base_key = _lex_key(inst, cur, opts.mode, together)
     n = inst.n
     wishers: dict[int, list[int]] = {}
@@ -113,7 +114,7 @@ def solve_lns(
             seeds = _seeds(inst, opts, together, cur, hopeless)
     final_key = _lex_key(inst, cur, opts.mode, together)
     if final_key > base_key:  # never worse than the start (defensive; moves are monotone)
-        cur = _start(inst, opts, together)
+        cur = _start(inst, opts, together, flow)
     return Outcome(assign=cur, status="FEASIBLE", bound=upper_bound)
 
 

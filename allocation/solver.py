@@ -40,16 +40,17 @@ LNS_TOGETHER_CHILDREN = 5_000
 LNS_ALL_CHILDREN = 60_000
 
 
-def _cpsat(inst: Instance, opts: ResolvedOptions, upper_bound: int | None = None) -> Outcome:
+def _cpsat(inst: Instance, opts: ResolvedOptions, flow: list[int] | None = None) -> Outcome:
+    """``flow``: the max-placement flow optimum, when already computed."""
     together = opts.siblings == "together" and bool(inst.multi_groups())
     if inst.n >= LNS_ALL_CHILDREN or (together and inst.n >= LNS_TOGETHER_CHILDREN):
         if not any(lk >= 0 for lk in inst.lock):
             from .lns import solve_lns
 
-            return solve_lns(inst, opts, together, upper_bound)
+            return solve_lns(inst, opts, together, flow)
     from .cpsat import solve_cpsat
 
-    return solve_cpsat(inst, opts, hint=None, upper_bound=upper_bound)
+    return solve_cpsat(inst, opts, hint=None, flow=flow)
 
 
 def run(inst: Instance, opts: ResolvedOptions) -> Outcome:
@@ -69,7 +70,7 @@ def run(inst: Instance, opts: ResolvedOptions) -> Outcome:
         placed = sum(1 for f in flow.assign if f >= 0)
         if not together or keeps_groups_together(inst, flow.assign):
             return Outcome(assign=flow.assign, status="OPTIMAL", bound=placed)
-        return _cpsat(inst, opts, upper_bound=placed)
+        return _cpsat(inst, opts, flow=flow.assign)
     return _cpsat(inst, opts)
 
 
