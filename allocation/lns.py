@@ -101,7 +101,8 @@ def solve_lns(
             remaining = deadline - time.perf_counter()
             new = _solve_sub(inst, opts, together, nbh, min(SUB_LIMIT_S, remaining))
             if new is not None and new != cur:
-                if _local_key(inst, new, nbh, opts.mode) < _local_key(inst, cur, nbh, opts.mode):
+                before, after = _move_keys(inst, cur, new, nbh, opts.mode, wishers)
+                if after < before:
                     cur = new
                     improved_any = True
             print(
@@ -118,38 +119,75 @@ def solve_lns(
     return Outcome(assign=cur, status="FEASIBLE", bound=upper_bound)
 
 
-def _local_key(
-    inst: Instance, assign: Sequence[int], nbh: Neighbourhood, mode: str
-) -> tuple[int, ...]:
-    """The mode's lexicographic objective restricted to what a neighbourhood can change.
+def _move_keys(
+    inst: Instance,
+    cur: Sequence[int],
+    new: Sequence[int],
+    nbh: Neighbourhood,
+    mode: str,
+    wishers: dict[int, list[int]],
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The mode's lexicographic objective of ``cur`` and ``new``, restricted to what differs.
 
-    Only neighbourhood places change occupancy, and only free and fixed children have
-    blocking pairs there; the rest of the objective is the same constant for both sides.
+    Only the moved children's places change occupancy, so a blocking pair can differ only
+    for a moved child (at any neighbourhood place) or at a place a moved child left or
+    took; placed and rank sum differ only for moved children. Every other term is the same
+    constant on both sides, and dropping it keeps the lexicographic comparison exact.
     """
-    relevant = sorted(set(nbh.free) | set(nbh.fixed))
-    total: dict[int, int] = {}
-    min_pts: dict[int, int] = {}
-    by_pts: dict[int, dict[int, int]] = {}
-    for i in relevant:
-        a = assign[i]
-        if a < 0:
-            continue
-        node = a * NCT + inst.care[i]
-        if node not in nbh.nodes:
-            continue
-        total[node] = total.get(node, 0) + 1
-        if inst.hold[i] == a:
-            continue
-        k = inst.wish_fac[i].index(a)
-        p = inst.wish_points[i][k]
-        key = inst.wish_key[i][k]
-        if p < min_pts.get(node, p + 1):
-            min_pts[node] = p
-        d = by_pts.setdefault(node, {})
-        if key > d.get(p, -1):
-            d[p] = key
+    moved = [i for i in nbh.free if cur[i] != new[i]]
+    moved_set = set(moved)
+    changed: set[int] = set()
+    for i in moved:
+        for a in (cur[i], new[i]):
+            if a >= 0:
+                changed.add(a * NCT + inst.care[i])
+    watch: list[tuple[int, int]] = [(i, -1) for i in moved]  # -1: every place
+    for node in sorted(changed & nbh.nodes):
+        watch.extend((j, node) for j in wishers.get(node, ()) if j not in moved_set)
+    return (
+        _restricted_key(inst, cur, nbh, mode, moved, watch, wishers),
+        _restricted_key(inst, new, nbh, mode, moved, watch, wishers),
+    )
+
+
+def _restricted_key(
+    inst: Instance,
+    assign: Sequence[int],
+    nbh: Neighbourhood,
+    mode: str,
+    moved: list[int],
+    watch: list[tuple[int, int]],
+    wishers: dict[int, list[int]],
+) -> tuple[int, ...]:
+    states: dict[int, tuple[int, int | None, dict[int, int]]] = {}
+
+    def state(node: int) -> tuple[int, int | None, dict[int, int]]:
+        """Seats taken, least points admitted and, per points, the last key admitted."""
+        got = states.get(node)
+        if got is not None:
+            return got
+        f = node // NCT
+        total = _locked_at(inst, node)
+        min_pts: int | None = None
+        by_pts: dict[int, int] = {}
+        for j in wishers.get(node, ()):
+            if assign[j] != f:
+                continue
+            total += 1
+            if inst.hold[j] == f:
+                continue
+            k = inst.wish_fac[j].index(f)
+            p = inst.wish_points[j][k]
+            if min_pts is None or p < min_pts:
+                min_pts = p
+            key = inst.wish_key[j][k]
+            if key > by_pts.get(p, -1):
+                by_pts[p] = key
+        states[node] = got = (total, min_pts, by_pts)
+        return got
+
     wasted = points = lottery = 0
-    for i in relevant:
+    for i, only in watch:
         a = assign[i]
         fs = inst.wish_fac[i]
         end = fs.index(a) if a >= 0 else allowed_wishes(inst, i)
@@ -158,22 +196,24 @@ def _local_key(
             if inst.hold[i] == f:
                 break
             node = f * NCT + inst.care[i]
+            if only >= 0 and node != only:
+                continue
             seats = inst.cap[node]
             if seats <= 0 or node not in nbh.nodes:
                 continue
-            if total.get(node, 0) + _locked_at(inst, node) < seats:
+            total, mp, by_pts = state(node)
+            if total < seats:
                 wasted += 1
                 continue
-            mp = min_pts.get(node)
             if mp is None:
                 continue
             p = inst.wish_points[i][k]
             if mp < p:
                 points += 1
-            elif by_pts[node].get(p, -1) > inst.wish_key[i][k]:
+            elif by_pts.get(p, -1) > inst.wish_key[i][k]:
                 lottery += 1
     placed = rank_sum = 0
-    for i in nbh.free:
+    for i in moved:
         a = assign[i]
         if a >= 0:
             placed += 1

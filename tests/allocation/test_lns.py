@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from alloc_reference import blocking, feasible, summary
 
 import allocation
-from allocation import Options, solver
+from allocation import Options, lns, solver
+from allocation.cpsat import _lex_key
 from allocation.deferred import group_deferred_acceptance
+from allocation.flow import allowed_wishes, max_placement_flow
 from allocation.generate import generate
-from allocation.instance import build_instance
+from allocation.instance import NCT, build_instance
+from allocation.model import ResolvedOptions
 
 
 @pytest.mark.parametrize("mode", ["stable", "fair-max", "max-placement"])
@@ -50,3 +55,51 @@ def test_neighbourhood_search_keeps_groups_and_never_worsens_the_start(
         return place
 
     assert key(s) <= key(t)
+
+
+@pytest.mark.parametrize("mode", ["stable", "fair-max", "max-placement"])
+def test_a_move_is_judged_by_exactly_the_change_of_the_whole_objective(mode: str) -> None:
+    """The restricted keys differ by what the full lexicographic objective differs by."""
+    problem = generate(children=300, facilities=6, seed=7, sibling_share=0.3)
+    inst = build_instance(problem)
+    opts = ResolvedOptions(mode=mode, siblings="together", time_limit_s=5, seed=0)
+    cur = lns._start(inst, opts, True, max_placement_flow(inst).assign)
+    wishers: dict[int, list[int]] = {}
+    for i in range(inst.n):
+        if inst.lock[i] < 0:
+            for k in range(allowed_wishes(inst, i)):
+                wishers.setdefault(inst.wish_fac[i][k] * NCT + inst.care[i], []).append(i)
+    rng = random.Random(3)
+    checked = 0
+    for _ in range(40):
+        seeds = rng.sample(range(inst.n), 6)
+        nbh = lns._neighbourhood(inst, cur, seeds, wishers)
+        new = list(cur)
+        load: dict[int, int] = {}
+        for i, f in enumerate(new):
+            if f >= 0:
+                node = f * NCT + inst.care[i]
+                load[node] = load.get(node, 0) + 1
+        movable = [i for i in nbh.free if inst.hold[i] < 0]  # a holder keeps its place
+        for i in rng.sample(movable, min(8, len(movable))):
+            if new[i] >= 0:  # free its seat
+                load[new[i] * NCT + inst.care[i]] -= 1
+                new[i] = -1
+            options = [
+                f
+                for f in inst.wish_fac[i][: allowed_wishes(inst, i)]
+                if load.get(f * NCT + inst.care[i], 0) < inst.rcap[f * NCT + inst.care[i]]
+            ]
+            if options and rng.random() < 0.8:
+                new[i] = rng.choice(options)
+                load[new[i] * NCT + inst.care[i]] = load.get(new[i] * NCT + inst.care[i], 0) + 1
+        if new == cur:
+            continue
+        before, after = lns._move_keys(inst, cur, new, nbh, mode, wishers)
+        full_before = _lex_key(inst, cur, mode, False)
+        full_after = _lex_key(inst, new, mode, False)
+        assert [a - b for a, b in zip(after, before, strict=True)] == [
+            a - b for a, b in zip(full_after, full_before, strict=True)
+        ]
+        checked += 1
+    assert checked >= 30
