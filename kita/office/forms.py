@@ -18,6 +18,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from kita.services.rules import MAX_SORT_ORDER
+
 
 class FilterForm(FlaskForm):
     """The application list's filters (GET, no CSRF)."""
@@ -105,7 +107,14 @@ class RuleForm(FlaskForm):
     facility_specific = BooleanField(_l("Facility-specific"))
     proof_required = BooleanField(_l("Proof required"))
     active = BooleanField(_l("Active"), default=True)
-    sort_order = IntegerField(_l("Order"), default=0, validators=[Optional()])
+    sort_order = IntegerField(
+        _l("Order"),
+        default=0,
+        validators=[
+            Optional(),
+            NumberRange(0, MAX_SORT_ORDER, message=_l("Between 0 and 10000, please.")),
+        ],
+    )
     submit = SubmitField(_l("Save"))
 
 

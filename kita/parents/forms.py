@@ -17,6 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from kita.services.applications import MAX_REMARKS
+from kita.services.permissions import MAX_ID
 
 REQUIRED = _l("Please fill in this field.")
 
@@ -55,10 +56,12 @@ CARE_TYPE_CHOICES = [
 
 
 def _int_or_none(value: object) -> int | None:
+    """A posted record id, or None (also for a number no database id can have)."""
     try:
-        return int(str(value))
+        number = int(str(value))
     except (TypeError, ValueError):
         return None
+    return number if 0 < number <= MAX_ID else None
 
 
 class ApplicationForm(FlaskForm):

@@ -62,6 +62,10 @@ def all_rules(active_only: bool = False) -> list[PriorityRule]:
     return list(db.session.scalars(stmt).all())
 
 
+#: the order of rules on forms and letters (a small number; the column is a 32-bit integer)
+MAX_SORT_ORDER = 10_000
+
+
 def _validate(data: RuleInput, existing: PriorityRule | None) -> None:
     errors: dict[str, list[str]] = {}
     code = (data.code or "").strip().lower()
@@ -79,6 +83,8 @@ def _validate(data: RuleInput, existing: PriorityRule | None) -> None:
             errors[name] = [str(_l("At most %(n)d characters, please.", n=200))]
     if data.points is None or not (0 <= data.points <= 100000):
         errors["points"] = [str(_l("Between 0 and 100000, please."))]
+    if not (0 <= (data.sort_order or 0) <= MAX_SORT_ORDER):
+        errors["sort_order"] = [str(_l("Between 0 and 10000, please."))]
     if errors:
         raise ValidationFailed(errors)
 

@@ -21,6 +21,7 @@ from kita.models import (
     Household,
     MailStatus,
     OutboxMail,
+    PriorityRule,
     Role,
     Source,
     Status,
@@ -383,6 +384,19 @@ def test_rules_crud_and_tiebreak(client, login_as, municipality):  # type: ignor
         data={"code": "alleinerziehend", "label_de": "X", "label_en": "X", "points": "1"},
     )
     assert r.status_code == 422  # duplicate code, next to the field
+    for order in ("99999999999", "-1"):  # beyond the column: a message, nothing saved
+        r = client.post(
+            "/office/rules/new",
+            data={
+                "code": "gross",
+                "label_de": "X",
+                "label_en": "X",
+                "points": "1",
+                "sort_order": order,
+            },
+        )
+        assert r.status_code == 422 and "Bitte zwischen 0 und 10000." in r.get_data(as_text=True)
+        assert db.session.scalar(select(PriorityRule).where(PriorityRule.code == "gross")) is None
     rule = municipality["rules"]["working"]
     r = client.post(
         f"/office/rules/{rule.id}/edit",

@@ -490,3 +490,17 @@ def test_delete_account_refused_while_accepted_then_allowed(
     deleted = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "account.deleted"))
     assert deleted is not None
     assert client.get("/parent/").status_code == 302  # logged out
+
+
+def test_wish_id_beyond_database_integers_is_a_field_error(
+    client: Any, login_as: Any, municipality: Any
+) -> None:
+    user = login_as(Role.PARENT)
+    child = _child(user)
+    r = client.post(
+        "/parent/applications/new",
+        data=_form(municipality, child, wish_1="99999999999999999999999", wish_2="", wish_3=""),
+    )
+    assert r.status_code == 422
+    assert "Bitte wählen Sie mindestens Ihren ersten Wunsch." in r.get_data(as_text=True)
+    assert db.session.scalar(select(Application)) is None
