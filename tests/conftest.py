@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import event
 
 from kita import create_app
 from kita.extensions import db as _db
@@ -222,3 +224,18 @@ def last_link(mail: Any) -> str:
     links = re.findall(r"https?://[^\s]+", body)
     assert links, body
     return re.sub(r"^https?://[^/]+", "", links[-1])
+
+
+@contextmanager
+def statements_run() -> Iterator[list[str]]:
+    """Every SQL statement the database engine runs inside the block, in order."""
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(_db.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(_db.engine, "before_cursor_execute", record)

@@ -6,29 +6,20 @@ from __future__ import annotations
 from typing import Any
 
 from flask.testing import FlaskClient
-from sqlalchemy import event
 
 from kita.extensions import db
 from kita.models import Role
 from kita.services import offers
 from kita.services.applications import transition
+from tests.conftest import statements_run
 from tests.services.round_helpers import office_user, released_application
 
 
 def _page(client: FlaskClient, round_id: int) -> tuple[int, str]:
-    count = 0
-
-    def counter(*args: Any) -> None:
-        nonlocal count
-        count += 1
-
-    event.listen(db.engine, "before_cursor_execute", counter)
-    try:
+    with statements_run() as statements:
         response = client.get(f"/office/rounds/{round_id}/alternatives")
         assert response.status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", counter)
-    return count, response.get_data(as_text=True)
+    return len(statements), response.get_data(as_text=True)
 
 
 def _waiting(municipality: dict[str, Any], office: Any, district: str) -> Any:

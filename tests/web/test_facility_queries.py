@@ -5,26 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from flask.testing import FlaskClient
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from kita.extensions import db
 from kita.models import Facility, Role
+from tests.conftest import statements_run
 from tests.office_bulk import generate
 
 
 def _queries(client: FlaskClient) -> int:
-    count = 0
-
-    def counter(*args: Any) -> None:
-        nonlocal count
-        count += 1
-
-    event.listen(db.engine, "before_cursor_execute", counter)
-    try:
+    with statements_run() as statements:
         assert client.get("/facility/").status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", counter)
-    return count
+    return len(statements)
 
 
 def test_facility_desk_queries_do_not_grow_with_applicants(

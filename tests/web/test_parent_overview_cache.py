@@ -22,20 +22,14 @@ from kita.extensions import db
 from kita.models import Application, Child, Household, Offer, Role, Round, Status, User
 from kita.services import applications, households, offers, overview, privacy
 from kita.services.stations import STATION_LABELS
-from tests.conftest import PASSWORD, Auth, KitaClient, make_user
+from tests.conftest import PASSWORD, Auth, KitaClient, make_user, statements_run
 from tests.services.round_helpers import office_user, released_application
 
 
 @pytest.fixture
 def counted(app: Flask) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    yield statements
-    event.remove(db.engine, "before_cursor_execute", record)
+    with statements_run() as statements:
+        yield statements
 
 
 def main_part(html: str) -> str:

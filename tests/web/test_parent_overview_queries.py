@@ -6,29 +6,19 @@ from __future__ import annotations
 from typing import Any
 
 from flask.testing import FlaskClient
-from sqlalchemy import event
 
 from kita.extensions import db
 from kita.models import Role
 from kita.services import offers
-from tests.conftest import Auth, make_user
+from tests.conftest import Auth, make_user, statements_run
 from tests.services.round_helpers import office_user, released_application
 
 
 def _queries(client: FlaskClient) -> tuple[int, str]:
-    count = 0
-
-    def counter(*args: Any) -> None:
-        nonlocal count
-        count += 1
-
-    event.listen(db.engine, "before_cursor_execute", counter)
-    try:
+    with statements_run() as statements:
         response = client.get("/parent/")
         assert response.status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", counter)
-    return count, response.get_data(as_text=True)
+    return len(statements), response.get_data(as_text=True)
 
 
 def test_overview_queries_do_not_grow_with_children(
