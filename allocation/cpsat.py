@@ -59,6 +59,8 @@ class _Model:
     model: cp_model.CpModel = field(default_factory=cp_model.CpModel)
     # per child: list of (facility, rank, literal) in wish order
     lits: list[list[tuple[int, int, cp_model.IntVar]]] = field(default_factory=list)
+    # the children the model speaks of (free and fixed), ascending; the others have no literal
+    children: Sequence[int] = ()
     placed: list[cp_model.LinearExprT] = field(default_factory=list)
     rank_terms: list[tuple[cp_model.IntVar, int]] = field(default_factory=list)
     # blocking-pair terms (a Boolean, or a count times a Boolean for a class of fixed children)
@@ -125,6 +127,7 @@ def _build(
             if at >= 0 and inst.lock[i] < 0 and at * NCT + inst.care[i] in nbh.nodes:
                 k = inst.wish_fac[i].index(at)
                 m.lits[i].append((at, inst.wish_rank[i][k], one))
+    m.children = relevant
     # literals, shared inside sibling groups
     for members in group_list:
         free = [i for i in members if inst.lock[i] < 0]
@@ -344,10 +347,9 @@ def _add_stability(
     nbh: Neighbourhood | None = None,
 ) -> None:
     model = m.model
-    n = inst.n
-    relevant: Sequence[int] = range(n) if nbh is None else sorted(set(nbh.free) | set(nbh.fixed))
+    relevant = m.children
     fixed_set = set() if nbh is None else set(nbh.fixed)
-    lit_at: list[dict[int, cp_model.IntVar]] = [{} for _ in range(n)]
+    lit_at: dict[int, dict[int, cp_model.IntVar]] = {}
     for i in relevant:
         if i not in fixed_set:
             lit_at[i] = {f: lit for f, _, lit in m.lits[i]}
@@ -549,8 +551,8 @@ def _fixed_pairs(
 
 def _hint_assignment(inst: Instance, m: _Model, assign: Sequence[int]) -> None:
     hint: dict[int, int] = {}
-    for i, row in enumerate(m.lits):
-        for f, _, lit in row:
+    for i in m.children:
+        for f, _, lit in m.lits[i]:
             hint.setdefault(lit.index, int(assign[i] == f))
     proto = m.model.proto.solution_hint
     proto.vars.extend(list(hint))
@@ -559,7 +561,7 @@ def _hint_assignment(inst: Instance, m: _Model, assign: Sequence[int]) -> None:
 
 def _assignment(inst: Instance, m: _Model, values: Sequence[int]) -> list[int]:
     assign = list(inst.lock)
-    for i in range(inst.n):
+    for i in m.children:
         for f, _, lit in m.lits[i]:
             if values[lit.index]:
                 assign[i] = f
@@ -878,8 +880,8 @@ def _tiebreak(inst: Instance, m: _Model) -> tuple[cp_model.LinearExprT, int]:
     weights: dict[int, int] = {}
     lits: dict[int, cp_model.IntVar] = {}
     fac_ids, child_ids = inst.fac_ids, inst.child_ids
-    for i, row in enumerate(m.lits):
-        for f, _, lit in row:
+    for i in m.children:
+        for f, _, lit in m.lits[i]:
             idx = lit.index
             lits[idx] = lit
             weights[idx] = weights.get(idx, 0) + tie_weight(child_ids[i], fac_ids[f])
