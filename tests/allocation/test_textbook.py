@@ -243,3 +243,73 @@ def test_large_parts_solve_placed_and_rank_separately_to_the_same_optimum(
         results.append(d)
         assert any(("placed" in n) == (small == 10) for n in names)
     assert results[0] == results[1]
+
+
+def test_fair_max_together_finds_the_fair_assignment_its_warm_start_misses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # town seed 6: group deferred acceptance leaves a wasted seat, yet an assignment without
+    # wasted seats and points-justified envy keeps every group together; the small model
+    # with both hard finds the optimum among those at once, and the larger model that
+    # minimises blocking pairs first is never built
+    from allocation.deferred import group_deferred_acceptance
+    from allocation.instance import build_instance
+    from allocation.metrics import blocking_pairs, figures
+
+    problem = generate(children=400, facilities=8, seed=6)
+    inst = build_instance(problem)
+    start = group_deferred_acceptance(inst)
+    assert figures(inst, start, blocking_pairs(inst, start)).wasted_seats > 0
+    calls: list[bool] = []
+    real = cpsat._solve_parts
+
+    def recording(*args: Any) -> Any:
+        calls.append(args[3])
+        return real(*args)
+
+    monkeypatch.setattr(cpsat, "_solve_parts", recording)
+    r = allocation.solve(problem, Options(mode="fair-max", siblings="together"))
+    assert calls == [True]
+    assert r.stats.status == "OPTIMAL" and r.stats.note is None
+    assert r.stats.wasted_seats == 0 and r.stats.envy_points == 0
+    groups: dict[str, set[str | None]] = {}
+    by_child = _assign(r)
+    for c in problem.children:
+        if c.sibling_group:
+            groups.setdefault(c.sibling_group, set()).add(by_child[c.id])
+    assert all(len(places) == 1 for places in groups.values())
+
+
+def test_fair_max_together_when_a_decided_child_cannot_bring_its_sibling() -> None:
+    # K must sit at A in every fair assignment (its one Kindergarten seat, nobody else),
+    # but its Krippe sibling cannot go there: no fair assignment keeps them together, so
+    # fair-max minimises the pairs first (one: K's wasted seat) and says so
+    p = allocation.load_problem(
+        {
+            "format": "kita-allocation/1",
+            "facilities": [{"id": "A", "capacity": {"kindergarten": 1, "krippe": 0}}],
+            "children": [
+                {
+                    "id": "K",
+                    "care_type": "kindergarten",
+                    "wishes": ["A"],
+                    "tiebreak": 1,
+                    "sibling_group": "f1",
+                },
+                {
+                    "id": "L",
+                    "care_type": "krippe",
+                    "wishes": ["A"],
+                    "tiebreak": 2,
+                    "sibling_group": "f1",
+                },
+            ],
+        }
+    )
+    r = allocation.solve(p, Options(mode="fair-max", siblings="together"))
+    assert _assign(r) == {"K": None, "L": None}
+    assert r.stats.status == "OPTIMAL"
+    assert r.stats.wasted_seats == 1
+    assert r.stats.note and "(1 pairs)" in r.stats.note
+    alone = allocation.solve(p, Options(mode="fair-max", siblings="ignore"))
+    assert _assign(alone) == {"K": "A", "L": None}
