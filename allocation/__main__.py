@@ -79,6 +79,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         quick=args.quick,
         time_limit=args.time_limit,
         out=sys.stdout,
+        seed=args.seed,
     )
     return 0
 
@@ -110,6 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     b.add_argument("--modes", default=None, help="comma-separated mode/siblings cases")
     b.add_argument("--quick", action="store_true", help="town and city only, short limits")
     b.add_argument("--time-limit", type=float, default=None, dest="time_limit")
+    b.add_argument("--seed", type=int, default=1, help="generator seed of the instances")
     b.set_defaults(func=_cmd_bench)
 
     args = parser.parse_args(argv)
