@@ -868,7 +868,6 @@ def _solve_part(
             # are proven far sooner (town fair-max/together seed 6: 26 s -> 0.2 s); plain
             # fair-max and fair-max's soft fallback are faster with the default
             solver.parameters.linearization_level = 2
-            solver.parameters.linearization_level = 2
         res = solver.solve(m.model)
         if res == cp_model.INFEASIBLE:
             return Outcome(assign=[], status="INFEASIBLE", note="no feasible assignment")
