@@ -14,6 +14,7 @@ from werkzeug.routing import IntegerConverter, Map
 
 from kita.config import DEV_SECRET_KEY, config_for
 from kita.extensions import babel, csrf, db, limiter, login_manager, migrate
+from kita.models.base import MAX_ID
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,7 +23,7 @@ class DatabaseIdConverter(IntegerConverter):
     """``<int:…>`` in every route, bounded by the database's 32-bit integer ids."""
 
     def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 
 

@@ -9,6 +9,10 @@ from typing import Any
 from sqlalchemy import DateTime, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
 
+#: ids are 32-bit integers in the database: a larger one (from a URL or a form) names no
+#: record, and PostgreSQL would refuse to compare an integer column with it
+MAX_ID = 2**31 - 1
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",

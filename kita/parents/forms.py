@@ -16,8 +16,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from kita.models.base import MAX_ID
 from kita.services.applications import MAX_REMARKS
-from kita.services.permissions import MAX_ID
 
 REQUIRED = _l("Please fill in this field.")
 

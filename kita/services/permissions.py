@@ -6,6 +6,7 @@ from flask import abort
 
 from kita.extensions import db
 from kita.models import Application, Child, OfferStatus, Role, Status, User
+from kita.models.base import MAX_ID
 from kita.services import audit
 
 
@@ -40,11 +41,6 @@ def deny(user: User | None, what: str, object_id: object) -> None:
     """Record the denial in the audit log and answer 404."""
     audit.record_now(user, "access.denied", object_type=what, object_id=object_id)
     abort(404)
-
-
-#: ids are 32-bit integers in the database: a larger one (from a URL or a form) names no
-#: record, and PostgreSQL would refuse to compare with it
-MAX_ID = 2**31 - 1
 
 
 def get_application_or_404(app_id: int, user: User) -> Application:
