@@ -343,6 +343,18 @@ def fair_domains(inst: Instance) -> Domains | None:
     return Domains(wishes=[tuple(w) for w in wishes], forced=forced)
 
 
+def fair_bound(inst: Instance, domains: Domains) -> int | None:
+    """An upper bound on the children any fair assignment places: the max-placement optimum
+    with each child restricted to its possible places (``None``: no fair assignment at all).
+
+    Tighter than the plain flow bound (town 286 vs 288, city 16,232 vs 16,889, metropolis
+    137,659 vs 142,655 against fair-max's 285, 16,183 and ~136,000); it bounds a mode's
+    optimum only where that optimum is fair, i.e. where some fair assignment is known.
+    """
+    res = max_placement_flow(inst, domains.wishes)
+    return sum(1 for f in res.assign if f >= 0) if res.feasible else None
+
+
 def _add_stability(
     inst: Instance,
     m: _Model,
@@ -693,6 +705,8 @@ def _solve_parts(
         if flow is None:
             flow = max_placement_flow(inst).assign
         upper_bound = sum(1 for f in flow if f >= 0)
+        if domains is not None:  # fairness is hard: every solution is fair
+            upper_bound = min(upper_bound, fair_bound(inst, domains) or upper_bound)
         bound = upper_bound if bound is None else min(bound, upper_bound)
     note = None
     if notes:

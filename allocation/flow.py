@@ -9,6 +9,7 @@ such arc and only arcs to wishes up to the held one, so they keep their place or
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +32,9 @@ def allowed_wishes(inst: Instance, i: int) -> int:
     return inst.wish_fac[i].index(h) + 1
 
 
-def max_placement_flow(inst: Instance) -> FlowResult:
+def max_placement_flow(inst: Instance, wishes: Sequence[Sequence[int]] | None = None) -> FlowResult:
+    """The max-placement optimum; ``wishes[i]``: the wish indices child i may take (default:
+    all it may take, see ``allowed_wishes``)."""
     n = inst.n
     free_children = [i for i in range(n) if inst.lock[i] < 0]
     sink = 0
@@ -54,7 +57,7 @@ def max_placement_flow(inst: Instance) -> FlowResult:
         costs.append(0)
         arc_child.append(-1)
         arc_fac.append(-1)
-        for k in range(allowed_wishes(inst, i)):
+        for k in range(allowed_wishes(inst, i)) if wishes is None else wishes[i]:
             f = inst.wish_fac[i][k]
             node = f * NCT + inst.care[i]
             if inst.rcap[node] <= 0:

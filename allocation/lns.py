@@ -13,7 +13,9 @@ their fixed place. The sub-objective is the mode's lexicographic objective minus
 so an accepted move never makes the whole assignment worse.
 
 No neighbourhood proves optimality: the status is ``FEASIBLE`` and the bound is the
-max-placement flow optimum (a valid upper bound on placed children in every mode).
+max-placement flow optimum (a valid upper bound on placed children in every mode), or in
+fair-max, once the result is fair, the flow over the places fair assignments can use
+(``cpsat.fair_bound``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from .cpsat import (
     _lex_key,
     _stages,
     _unsplit,
+    fair_bound,
     fair_domains,
 )
 from .deferred import (
@@ -77,10 +80,12 @@ def solve_lns(
             f = inst.wish_fac[i][k]
             wishers.setdefault(f * NCT + inst.care[i], []).append(i)
     hopeless: frozenset[int] = frozenset()
+    fair_upper: int | None = None
     if opts.mode == "fair-max":
         domains = fair_domains(inst)
         if domains is not None:
             hopeless = frozenset(i for i in range(n) if not domains.wishes[i])
+            fair_upper = fair_bound(inst, domains)
     seeds = _seeds(inst, opts, together, cur, hopeless)
     improved_any = True
     passes = 0
@@ -116,6 +121,10 @@ def solve_lns(
     final_key = _lex_key(inst, cur, opts.mode, together)
     if final_key > base_key:  # never worse than the start (defensive; moves are monotone)
         cur = _start(inst, opts, together, flow)
+        final_key = base_key
+    if fair_upper is not None and final_key[0] == 0:
+        # a fair assignment exists, so fair-max's optimum is fair: the fair bound holds
+        upper_bound = min(upper_bound, fair_upper)
     return Outcome(assign=cur, status="FEASIBLE", bound=upper_bound)
 
 

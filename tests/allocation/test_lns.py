@@ -9,7 +9,7 @@ from alloc_reference import blocking, feasible, summary
 
 import allocation
 from allocation import Options, lns, solver
-from allocation.cpsat import _lex_key
+from allocation.cpsat import _lex_key, fair_bound, fair_domains
 from allocation.deferred import group_deferred_acceptance
 from allocation.flow import allowed_wishes, max_placement_flow
 from allocation.generate import generate
@@ -103,3 +103,23 @@ def test_a_move_is_judged_by_exactly_the_change_of_the_whole_objective(mode: str
         ]
         checked += 1
     assert checked >= 30
+
+
+@pytest.mark.parametrize("siblings", ["ignore", "together"])
+def test_fair_max_reports_the_bound_of_fair_assignments(
+    siblings: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once its result is fair, fair-max's bound is the flow over the possible places, not
+    the max-placement optimum (which ignores the fairness every fair-max result keeps)."""
+    problem = generate(children=400, facilities=8, seed=1)
+    monkeypatch.setattr(solver, "LNS_ALL_CHILDREN", 100)
+    monkeypatch.setattr(solver, "LNS_TOGETHER_CHILDREN", 100)
+    opts = Options(mode="fair-max", siblings=siblings, time_limit_s=3)  # type: ignore[arg-type]
+    st = allocation.solve(problem, opts).stats
+    assert st.status == "FEASIBLE" and st.envy_points == st.wasted_seats == 0
+    inst = build_instance(problem)
+    domains = fair_domains(inst)
+    assert domains is not None
+    flow = sum(1 for f in max_placement_flow(inst).assign if f >= 0)
+    assert st.bound == fair_bound(inst, domains) == 286 < flow == 288
+    assert st.placed <= st.bound and st.gap == (st.bound - st.placed) / st.bound

@@ -284,6 +284,26 @@ def test_fair_domains_keep_every_fair_assignment(problem: Problem) -> None:
             assert {a[cid] for a in fair} == {inst.fac_ids[inst.wish_fac[i][k]]}
 
 
+@SETTINGS
+@given(problems(siblings=False))
+def test_fair_bound_bounds_every_fair_assignment(problem: Problem) -> None:
+    """The flow over the possible places is at least what any fair assignment places, and
+    never above the plain max-placement optimum."""
+    from allocation.cpsat import fair_bound, fair_domains
+    from allocation.flow import max_placement_flow
+    from allocation.instance import build_instance
+
+    inst = build_instance(problem)
+    domains = fair_domains(inst)
+    fair = [a for a in all_assignments(problem, False) if not _unfair(problem, a)]
+    bound = None if domains is None else fair_bound(inst, domains)
+    if bound is None:
+        assert not fair
+        return
+    most = max(summary(problem, a)["placed"] for a in fair)  # locked children included
+    assert most <= bound <= sum(1 for f in max_placement_flow(inst).assign if f >= 0)
+
+
 def _unfair(problem: Problem, a: Assign) -> int:
     t = summary(problem, a)
     return t["points"] + t["wasted"]
