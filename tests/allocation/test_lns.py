@@ -123,3 +123,26 @@ def test_fair_max_reports_the_bound_of_fair_assignments(
     flow = sum(1 for f in max_placement_flow(inst).assign if f >= 0)
     assert st.bound == fair_bound(inst, domains) == 286 < flow == 288
     assert st.placed <= st.bound and st.gap == (st.bound - st.placed) / st.bound
+
+
+def test_fair_max_region_search_reaches_the_exact_optimum_of_a_town(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Regions of places solved with the exact model place as many children, at the same rank
+    sum, as the whole model proven optimal; small neighbourhoods alone do not."""
+    problem = generate(children=400, facilities=8, seed=1)
+    exact = allocation.solve(problem, Options(mode="fair-max", siblings="ignore")).stats
+    assert exact.status == "OPTIMAL"
+    monkeypatch.setattr(solver, "LNS_ALL_CHILDREN", 100)
+    monkeypatch.setattr(lns, "REGION_CHILDREN", 100)
+    opts = Options(mode="fair-max", siblings="ignore", time_limit_s=4)
+    result = allocation.solve(problem, opts)
+    st = result.stats
+    assert st.status == "FEASIBLE" and st.envy_points == st.wasted_seats == 0
+    assert (st.placed, st.rank_sum) == (exact.placed, exact.rank_sum) == (285, 452)
+    assign = {a.child: a.facility for a in result.assignments}
+    assert feasible(problem, assign, together=False)
+    s = summary(problem, assign)
+    assert (s["placed"], s["points"], s["wasted"]) == (285, 0, 0)
+    monkeypatch.setattr(lns, "REGIONS", False)
+    assert allocation.solve(problem, opts).stats.placed < 285
