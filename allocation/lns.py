@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import deque
 from collections.abc import Sequence
 
 from ortools.sat.python import cp_model
@@ -157,8 +158,8 @@ def _region_pass(
 
     A region is a set of places grown breadth-first over places that share an undecided
     child; its free children are those all of whose relevant wishes lie inside, every other
-    child keeps its place. Regions are solved one after another like a neighbourhood, each
-    with an equal share of the time left.
+    child keeps its place. Regions are solved one after another like a neighbourhood, the
+    time left shared by their sizes.
     """
     n = inst.n
     rel: list[list[int]] = [[] for _ in range(n)]
@@ -177,10 +178,10 @@ def _region_pass(
             continue
         region: set[int] = set()
         touched: set[int] = set()
-        queue = [root]
+        queue = deque([root])
         seen.add(root)
         while queue and len(touched) < REGION_CHILDREN:
-            node = queue.pop(0)
+            node = queue.popleft()
             region.add(node)
             for i in at_node[node]:
                 if i in touched:
@@ -211,19 +212,8 @@ def _region_pass(
         share = left * len(free) / children_left  # time by size
         children_left -= len(free)
         nodes = frozenset(region)
-        fixed: set[int] = set()
-        free_set = set(free)
-        for node in nodes:
-            f = node // NCT
-            for j in wishers.get(node, ()):
-                if j in free_set:
-                    continue
-                a = cur[j]
-                if a < 0 or a == f or inst.wish_fac[j].index(f) < inst.wish_fac[j].index(a):
-                    fixed.add(j)
-        nbh = Neighbourhood(
-            free=tuple(free), fixed=tuple(sorted(fixed)), nodes=nodes, base=tuple(cur)
-        )
+        fixed = _fixed(inst, cur, nodes, set(free), wishers)
+        nbh = Neighbourhood(free=tuple(free), fixed=fixed, nodes=nodes, base=tuple(cur))
         out = _solve_part(inst, opts, False, False, domains, nbh, share)
         if out.status == "INFEASIBLE" or not out.assign:
             continue
@@ -426,6 +416,23 @@ def _neighbourhood(
     for i in free:
         for k in range(allowed_wishes(inst, i)):
             nodes.add(inst.wish_fac[i][k] * NCT + inst.care[i])
+    return Neighbourhood(
+        free=tuple(sorted(free)),
+        fixed=_fixed(inst, cur, nodes, free, wishers),
+        nodes=frozenset(nodes),
+        base=tuple(cur),
+    )
+
+
+def _fixed(
+    inst: Instance,
+    cur: Sequence[int],
+    nodes: set[int] | frozenset[int],
+    free: set[int],
+    wishers: dict[int, list[int]],
+) -> tuple[int, ...]:
+    """The children outside ``free`` whose blocking pairs involve ``nodes``: they sit there,
+    are unplaced, or wish one of them more than their own place."""
     fixed: set[int] = set()
     for node in nodes:
         f = node // NCT
@@ -439,12 +446,7 @@ def _neighbourhood(
             fs = inst.wish_fac[j]
             if fs.index(f) < fs.index(a):
                 fixed.add(j)
-    return Neighbourhood(
-        free=tuple(sorted(free)),
-        fixed=tuple(sorted(fixed)),
-        nodes=frozenset(nodes),
-        base=tuple(cur),
-    )
+    return tuple(sorted(fixed))
 
 
 def _solve_sub(
