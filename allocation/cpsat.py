@@ -28,6 +28,7 @@ import bisect
 import hashlib
 import math
 import time
+from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -58,7 +59,9 @@ TIE_WEIGHT_BITS = 31
 class _Model:
     model: cp_model.CpModel = field(default_factory=cp_model.CpModel)
     # per child: list of (facility, rank, literal) in wish order
-    lits: list[list[tuple[int, int, cp_model.IntVar]]] = field(default_factory=list)
+    lits: defaultdict[int, list[tuple[int, int, cp_model.IntVar]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
     # the children the model speaks of (free and fixed), ascending; the others have no literal
     children: Sequence[int] = ()
     placed: list[cp_model.LinearExprT] = field(default_factory=list)
@@ -115,7 +118,6 @@ def _build(
     hard = _hard(mode, together, fair_known)
     domains = domains if hard else None
     m.domains = domains
-    m.lits = [[] for _ in range(n)]
     if nbh is None:
         free_children: Sequence[int] = range(n)
         relevant: Sequence[int] = range(n)

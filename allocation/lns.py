@@ -96,12 +96,14 @@ def solve_lns(
             wishers.setdefault(f * NCT + inst.care[i], []).append(i)
     hopeless: frozenset[int] = frozenset()
     fair_upper: int | None = None
+    domains: Domains | None = None
     if opts.mode == "fair-max":
         domains = fair_domains(inst)
         if domains is not None:
             hopeless = frozenset(i for i in range(n) if not domains.wishes[i])
+        if domains is not None and not together:  # the result is fair: the bound is used
             fair_upper = fair_bound(inst, domains)
-            if not together and REGIONS:
+            if REGIONS:
                 cur = _region_pass(inst, opts, domains, cur, wishers, start, deadline)
     seeds = _seeds(inst, opts, together, cur, hopeless)
     improved_any = True
@@ -139,9 +141,13 @@ def solve_lns(
     if final_key > base_key:  # never worse than the start (defensive; moves are monotone)
         cur = _start(inst, opts, together, flow)
         final_key = base_key
-    if fair_upper is not None and final_key[0] == 0:
+    if domains is not None and final_key[0] == 0:
         # a fair assignment exists, so fair-max's optimum is fair: the fair bound holds
-        upper_bound = min(upper_bound, fair_upper)
+        # (with groups it is rarely fair at this scale, so the flow runs only then)
+        if fair_upper is None:
+            fair_upper = fair_bound(inst, domains)
+        if fair_upper is not None:
+            upper_bound = min(upper_bound, fair_upper)
     return Outcome(assign=cur, status="FEASIBLE", bound=upper_bound)
 
 
