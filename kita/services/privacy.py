@@ -298,12 +298,18 @@ def delete_account(user: User) -> None:
             db.session.execute(
                 delete(AllocationOverride).where(AllocationOverride.application_id.in_(app_ids))
             )
-            db.session.execute(
-                update(Application)
-                .where(Application.merged_into_id.in_(app_ids))
-                .values(merged_into_id=None)
-                .execution_options(synchronize_session=False)
-            )
+            # other families' applications merged into these: named by id, so that only
+            # their households' cached overviews are renewed, not every family's
+            merged = db.session.scalars(
+                select(Application.id).where(Application.merged_into_id.in_(app_ids))
+            ).all()
+            if merged:
+                db.session.execute(
+                    update(Application)
+                    .where(Application.id.in_(merged))
+                    .values(merged_into_id=None)
+                    .execution_options(synchronize_session=False)
+                )
             db.session.execute(delete(OutboxMail).where(OutboxMail.application_id.in_(app_ids)))
         if household is not None:
             db.session.execute(delete(OutboxMail).where(OutboxMail.household_id == household.id))

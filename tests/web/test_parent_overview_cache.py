@@ -20,7 +20,8 @@ from sqlalchemy import event, update
 from kita import create_app
 from kita.extensions import db
 from kita.models import Application, Child, Household, Offer, Role, Round, Status, User
-from kita.services import applications, households, offers, overview, privacy
+from kita.services import applications, households, offers, overview, privacy, review
+from kita.services.applications import ApplicationInput
 from kita.services.stations import STATION_LABELS
 from tests.conftest import PASSWORD, Auth, KitaClient, make_user, statements_run
 from tests.services.round_helpers import office_user, released_application
@@ -224,6 +225,55 @@ def test_versions_rise_only_for_the_family_concerned(
     db.session.execute(update(Household).where(Household.id == -1).values(phone="1"))
     db.session.commit()
     assert version(other) == theirs  # statements that change nothing raise nothing
+
+
+def test_deleting_an_account_leaves_other_families_pages_alone(
+    family: dict[str, Any], municipality: dict[str, Any]
+) -> None:
+    """Deleting a family's account and records raises no other family's version (their
+    cached pages stay valid)."""
+    leaving = make_user(Role.PARENT)
+    application = released_application(
+        municipality, family["office"], ["regenbogen"], parent=leaving
+    )
+    facility = municipality["facilities"]["regenbogen"]
+    offers.make_offer(family["office"], application, facility, wish_rank=1)
+    # another family registered the same child; the office merged theirs into this one
+    registered_twice = make_user(Role.PARENT)
+    same = application.child
+    child = households.add_child(
+        registered_twice,
+        households.household_for(registered_twice),
+        first_name=same.first_name,
+        last_name=same.last_name,
+        birth_date=same.birth_date,
+    )
+    data = ApplicationInput(
+        child_id=child.id,
+        round_id=application.round_id,
+        start_date=application.start_date,
+        care_type=application.care_type,
+        weekly_hours=30,
+        wishes=[facility.id],
+        criteria=[],
+    )
+    duplicate = applications.create(
+        registered_twice, child, municipality["round"], data, submit=True
+    )
+    applications.transition(duplicate, "start_review", family["office"])
+    review.merge(family["office"], duplicate, application, None)
+    db.session.commit()
+
+    def version(user: User) -> int:
+        db.session.expire_all()
+        return households.household_for(user).overview_version
+
+    theirs, twice = version(family["parent"]), version(registered_twice)
+    privacy.delete_account(leaving)
+    assert version(family["parent"]) == theirs
+    assert version(registered_twice) > twice  # its application no longer points anywhere
+    assert db.session.get(Application, duplicate.id).merged_into_id is None
+    assert db.session.get(User, leaving.id) is None
 
 
 def test_no_family_sees_another_familys_page(app: Flask, municipality: dict[str, Any]) -> None:
