@@ -324,11 +324,11 @@ def fair_domains(inst: Instance) -> Domains | None:
             hopeless: int | None = None
             only_here: list[int] = []  # negated points, ascending
             for p, d, k in rows:
-                best = [x for x in wishes[d] if x <= k]
-                if not best:
+                w = wishes[d]  # ascending: is any place at v or better left, only v itself?
+                if not w or w[0] > k:
                     if hopeless is None:
                         hopeless = p
-                elif best == [k]:
+                elif w[0] == k and (len(w) == 1 or w[1] > k):
                     only_here.append(-p)
             for p, c, k in cands:
                 if inst.hold[c] == inst.wish_fac[c][k] or k not in wishes[c]:

@@ -30,6 +30,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from ortools.sat.python import cp_model
 
@@ -39,6 +40,7 @@ from .cpsat import (
     _build,
     _hint_assignment,
     _lex_key,
+    _Model,
     _solve_part,
     _stages,
     _unsplit,
@@ -106,37 +108,7 @@ def solve_lns(
             if REGIONS:
                 cur = _region_pass(inst, opts, domains, cur, wishers, start, deadline)
     seeds = _seeds(inst, opts, together, cur, hopeless)
-    improved_any = True
-    passes = 0
-    while improved_any and time.perf_counter() < deadline and passes < 1:
-        improved_any = False
-        passes += 1
-        pos = 0
-        while pos < len(seeds) and time.perf_counter() < deadline:
-            batch: list[int] = []
-            taken: set[int] = set()
-            while pos < len(seeds) and len(taken) < MAX_FREE // 4:
-                g = seeds[pos]
-                pos += 1
-                members = inst.groups[g]
-                batch.extend(members)
-                taken.update(members)
-            nbh = _neighbourhood(inst, cur, batch, wishers)
-            remaining = deadline - time.perf_counter()
-            new = _solve_sub(inst, opts, together, nbh, min(SUB_LIMIT_S, remaining))
-            if new is not None and new != cur:
-                before, after = _move_keys(inst, cur, new, nbh, opts.mode, wishers)
-                if after < before:
-                    cur = new
-                    improved_any = True
-            print(
-                f"[allocation] neighbourhood search: {pos}/{len(seeds)} seeds, "
-                f"{time.perf_counter() - start:.1f} s",
-                file=sys.stderr,
-                flush=True,
-            )
-        if improved_any:
-            seeds = _seeds(inst, opts, together, cur, hopeless)
+    cur = _neighbourhood_pass(inst, opts, together, cur, seeds, wishers, start, deadline)
     final_key = _lex_key(inst, cur, opts.mode, together)
     if final_key > base_key:  # never worse than the start (defensive; moves are monotone)
         cur = _start(inst, opts, together, flow)
@@ -149,6 +121,84 @@ def solve_lns(
         if fair_upper is not None:
             upper_bound = min(upper_bound, fair_upper)
     return Outcome(assign=cur, status="FEASIBLE", bound=upper_bound)
+
+
+def _neighbourhood_pass(
+    inst: Instance,
+    opts: ResolvedOptions,
+    together: bool,
+    cur: list[int],
+    seeds: list[int],
+    wishers: dict[int, list[int]],
+    start: float,
+    deadline: float,
+) -> list[int]:
+    """One pass over the seeds, a batch of them per neighbourhood.
+
+    CP-SAT releases the interpreter lock while it solves, so the next neighbourhood's model is
+    built (in Python) meanwhile, from the same assignment. If the move then accepted changed
+    the occupancy of one of the next neighbourhood's places, that one is built again; else
+    its seats are as it saw them, and a child it sees at an old place only makes its move
+    look better or worse to CP-SAT: the move is judged exactly against the current
+    assignment before it is taken (metropolis fair-max/together: the pass 181 s -> 154 s, with the faster fixed-children scan).
+    """
+    pos = 0
+
+    def next_batch() -> list[int]:
+        nonlocal pos
+        batch: list[int] = []
+        taken: set[int] = set()
+        while pos < len(seeds) and len(taken) < MAX_FREE // 4:
+            members = inst.groups[seeds[pos]]
+            pos += 1
+            batch.extend(members)
+            taken.update(members)
+        return batch
+
+    def prepare(batch: list[int]) -> tuple[list[int], Neighbourhood, _Model | None]:
+        nbh = _neighbourhood(inst, cur, batch, wishers)
+        return batch, nbh, _prepare_sub(inst, opts, together, nbh)
+
+    running: tuple[Neighbourhood, Future[list[int] | None]] | None = None
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        while True:
+            upcoming = None
+            if pos < len(seeds) and time.perf_counter() < deadline:
+                upcoming = prepare(next_batch())
+            if running is not None:
+                nbh, future = running
+                running = None
+                new = future.result()
+                changed: set[int] = set()
+                if new is not None:
+                    moved = [i for i in nbh.free if cur[i] != new[i]]
+                    if moved:
+                        cand = list(cur)
+                        for i in moved:
+                            cand[i] = new[i]
+                        before, after = _move_keys(inst, cur, cand, nbh, opts.mode, wishers)
+                        if after < before:
+                            for i in moved:  # the places the moved children left or took
+                                for f in (cur[i], cand[i]):
+                                    if f >= 0:
+                                        changed.add(f * NCT + inst.care[i])
+                            cur = cand
+                print(
+                    f"[allocation] neighbourhood search: {pos}/{len(seeds)} seeds, "
+                    f"{time.perf_counter() - start:.1f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                if upcoming is not None and changed & upcoming[1].nodes:
+                    upcoming = prepare(upcoming[0])
+            if upcoming is None:
+                break
+            _, nbh, m = upcoming
+            if m is None:
+                continue
+            limit = min(SUB_LIMIT_S, deadline - time.perf_counter())
+            running = (nbh, pool.submit(_run_sub, inst, opts, together, nbh, m, limit))
+    return cur
 
 
 def _region_pass(
@@ -440,35 +490,45 @@ def _fixed(
     """The children outside ``free`` whose blocking pairs involve ``nodes``: they sit there,
     are unplaced, or wish one of them more than their own place."""
     fixed: set[int] = set()
+    wish_fac = inst.wish_fac
     for node in nodes:
         f = node // NCT
         for j in wishers.get(node, ()):
-            if j in free:
+            if j in fixed or j in free:
                 continue
             a = cur[j]
             if a < 0 or a == f:
                 fixed.add(j)
                 continue
-            fs = inst.wish_fac[j]
+            fs = wish_fac[j]
             if fs.index(f) < fs.index(a):
                 fixed.add(j)
     return tuple(sorted(fixed))
 
 
-def _solve_sub(
-    inst: Instance,
-    opts: ResolvedOptions,
-    together: bool,
-    nbh: Neighbourhood,
-    limit: float,
-) -> list[int] | None:
-    if limit <= 0.05:
-        return None
-    start = time.perf_counter()
+def _prepare_sub(
+    inst: Instance, opts: ResolvedOptions, together: bool, nbh: Neighbourhood
+) -> _Model | None:
+    """The neighbourhood's model with its assignment as hint (None: no feasible model)."""
     m = _build(inst, opts.mode, together, nbh)
     if m.infeasible is not None:
         return None
     _hint_assignment(inst, m, nbh.base)
+    return m
+
+
+def _run_sub(
+    inst: Instance,
+    opts: ResolvedOptions,
+    together: bool,
+    nbh: Neighbourhood,
+    m: _Model,
+    limit: float,
+) -> list[int] | None:
+    """Solve a prepared neighbourhood model stage by stage; its free children's new places."""
+    if limit <= 0.05:
+        return None
+    start = time.perf_counter()
     stages, _ = _stages(m, opts.mode, together)
     solver = cp_model.CpSolver()
     best: list[int] | None = None
