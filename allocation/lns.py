@@ -172,19 +172,14 @@ def _neighbourhood_pass(
                 running = None
                 new = future.result()
                 changed: set[int] = set()
-                if new is not None:
-                    moved = [i for i in nbh.free if cur[i] != new[i]]
-                    if moved:
-                        cand = list(cur)
-                        for i in moved:
-                            cand[i] = new[i]
-                        before, after = _move_keys(inst, cur, cand, nbh, opts.mode, wishers)
-                        if after < before:
-                            for i in moved:  # the places the moved children left or took
-                                for f in (cur[i], cand[i]):
-                                    if f >= 0:
-                                        changed.add(f * NCT + inst.care[i])
-                            cur = cand
+                better = None if new is None else _if_better(inst, opts, cur, new, nbh, wishers)
+                if better is not None:
+                    for i in nbh.free:  # the places the moved children left or took
+                        if cur[i] != better[i]:
+                            for f in (cur[i], better[i]):
+                                if f >= 0:
+                                    changed.add(f * NCT + inst.care[i])
+                    cur = better
                 print(
                     f"[allocation] neighbourhood search: {pos}/{len(seeds)} seeds, "
                     f"{time.perf_counter() - start:.1f} s",
@@ -275,12 +270,9 @@ def _region_pass(
         out = _solve_part(inst, opts, False, False, domains, nbh, share)
         if out.status == "INFEASIBLE" or not out.assign:
             continue
-        new = list(cur)
-        for i in free:
-            new[i] = out.assign[i]
-        before, after = _move_keys(inst, cur, new, nbh, opts.mode, wishers)
-        if after < before:
-            cur = new
+        better = _if_better(inst, opts, cur, out.assign, nbh, wishers)
+        if better is not None:
+            cur = better
         print(
             f"[allocation] region search: {k + 1}/{len(parts)} regions, "
             f"{len(free)} children, {time.perf_counter() - start:.1f} s",
@@ -288,6 +280,26 @@ def _region_pass(
             flush=True,
         )
     return cur
+
+
+def _if_better(
+    inst: Instance,
+    opts: ResolvedOptions,
+    cur: list[int],
+    new: Sequence[int],
+    nbh: Neighbourhood,
+    wishers: dict[int, list[int]],
+) -> list[int] | None:
+    """``cur`` with the free children of ``nbh`` at their places in ``new``, if that is
+    better by the mode's objective (judged exactly on what changes), else None."""
+    moved = [i for i in nbh.free if cur[i] != new[i]]
+    if not moved:
+        return None
+    cand = list(cur)
+    for i in moved:
+        cand[i] = new[i]
+    before, after = _move_keys(inst, cur, cand, nbh, opts.mode, wishers)
+    return cand if after < before else None
 
 
 def _move_keys(
