@@ -81,8 +81,11 @@ class _Model:
     # what fair assignments can look like (fair-max with hard fairness; None otherwise)
     domains: Domains | None = None
     infeasible: str | None = None
-    # the constant 1 that stands for a fixed child's place (neighbourhoods only)
+    # neighbourhoods only: the constant 1 that stands for the fixed children at a place,
+    # and per place the seats they take and (key, -points) of the last of them
     one: cp_model.IntVar | None = None
+    fixed_seats: dict[int, int] = field(default_factory=dict)
+    fixed_last: dict[int, tuple[int, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -124,15 +127,11 @@ def _build(
         group_list: Sequence[tuple[int, ...]] = inst.groups
     else:
         free_children = nbh.free
-        relevant = sorted(set(nbh.free) | set(nbh.fixed))
+        relevant = nbh.free
         seen_groups = sorted({inst.group[i] for i in nbh.free})
         group_list = [inst.groups[g] for g in seen_groups]
-        one = m.one = model.new_constant(1)
-        for i in nbh.fixed:
-            at = nbh.base[i]
-            if at >= 0 and inst.lock[i] < 0 and at * NCT + inst.care[i] in nbh.nodes:
-                k = inst.wish_fac[i].index(at)
-                m.lits[i].append((at, inst.wish_rank[i][k], one))
+        m.one = model.new_constant(1)
+        _fixed_occupants(inst, m, nbh)
     m.children = relevant
     # literals, shared inside sibling groups
     for members in group_list:
@@ -198,12 +197,39 @@ def _build(
             by_node.setdefault(f * NCT + inst.care[i], []).append(lit)
     for node in sorted(by_node):
         lits = by_node[node]
-        if len(lits) > inst.rcap[node]:
-            model.add(sum(lits) <= inst.rcap[node])
+        room = inst.rcap[node] - m.fixed_seats.get(node, 0)
+        if len(lits) > room:
+            model.add(sum(lits) <= room)
     if mode == "max-placement":
         return m
     _add_stability(inst, m, by_node, hard=hard, nbh=nbh)
     return m
+
+
+def _fixed_occupants(inst: Instance, m: _Model, nbh: Neighbourhood) -> None:
+    """What the fixed children sitting at the neighbourhood's places change there: the
+    seats they take, and the last of them by priority (a holder at its held place aside).
+
+    Whether someone is admitted behind a given key is a constant 1 up to that last
+    occupant, so it stands for all of them in the place's suffix chain; a literal per
+    fixed occupant would only repeat the constant (metropolis: ~5,500 per neighbourhood).
+    """
+    seats, last = m.fixed_seats, m.fixed_last
+    nodes, base = nbh.nodes, nbh.base
+    for i in nbh.fixed:
+        at = base[i]
+        if at < 0 or inst.lock[i] >= 0:
+            continue
+        node = at * NCT + inst.care[i]
+        if node not in nodes:
+            continue
+        seats[node] = seats.get(node, 0) + 1
+        if inst.hold[i] == at:
+            continue
+        k = inst.wish_fac[i].index(at)
+        key = inst.wish_key[i][k]
+        if node not in last or key > last[node][0]:
+            last[node] = (key, -inst.wish_points[i][k])
 
 
 def _hard(mode: str, together: bool, fair_known: bool) -> bool:
@@ -366,13 +392,12 @@ def _add_stability(
 ) -> None:
     model = m.model
     relevant = m.children
-    fixed_set = set() if nbh is None else set(nbh.fixed)
-    lit_at: dict[int, dict[int, cp_model.IntVar]] = {}
-    for i in relevant:
-        if i not in fixed_set:
-            lit_at[i] = {f: lit for f, _, lit in m.lits[i]}
-    # targets per node: non-holders with a literal there, sorted by key
+    # targets per node: non-holders with a literal there, sorted by key (and the last fixed
+    # occupant, see _fixed_occupants)
     targets: dict[int, list[tuple[int, int, cp_model.IntVar]]] = {}
+    if m.one is not None:
+        for node, (key, negp) in m.fixed_last.items():
+            targets[node] = [(key, negp, m.one)]
     for i in relevant:
         if inst.lock[i] >= 0:
             continue
@@ -403,13 +428,15 @@ def _add_stability(
         chain.reverse()
         suffix[node] = chain
     free: dict[int, cp_model.IntVar] = {}
-    for node, lits in by_node.items():
+    for node in [*by_node, *(v for v in m.fixed_seats if v not in by_node)]:
+        lits = by_node.get(node, [])
         cap = inst.rcap[node]
-        if len(lits) < cap:
+        taken = m.fixed_seats.get(node, 0)
+        if len(lits) + taken < cap:
             continue  # can never be full: every wish there is a wasted seat if unused
         v = model.new_bool_var("")
-        model.add(sum(lits) + v <= cap)
-        model.add(sum(lits) + cap * v >= cap)
+        model.add(sum(lits) + v <= cap - taken)
+        model.add(sum(lits) + cap * v >= cap - taken)
         free[node] = v
     # fixed children's pairs depend only on (node, b, q): one weighted term per class
     agg_points: dict[tuple[int, int], int] = {}
@@ -420,11 +447,11 @@ def _add_stability(
             inst, m, nbh, free, keys, negpts, suffix, hard, agg_wasted, agg_points, agg_lottery
         )
     for i in relevant:
-        if inst.lock[i] >= 0 or i in fixed_set:
+        if inst.lock[i] >= 0:
             continue
         limit = allowed_wishes(inst, i) if m.domains is None else m.domains.end(inst, i)
         prefix: list[cp_model.IntVar] = []
-        row_at = lit_at[i]
+        row_at = {f: lit for f, _, lit in m.lits[i]}
         for k in range(limit):
             f = inst.wish_fac[i][k]
             lit = row_at.get(f)
@@ -440,16 +467,9 @@ def _add_stability(
             placed_here = sum(prefix) if prefix else 0
             fv = free.get(node)
             ks = keys.get(node)
-            if fv is None and node in by_node and len(by_node[node]) < inst.rcap[node]:
-                always_free = True
-            elif node not in by_node:
-                always_free = True
-            else:
-                always_free = False
-            if always_free:
+            if fv is None:
                 _always_free(m, hard, placed_here)
                 continue
-            assert fv is not None
             chain = suffix.get(node, [])
             key = inst.wish_key[i][k]
             q = bisect.bisect_right(ks, key) if ks is not None else 0
