@@ -81,11 +81,86 @@ class _Model:
     # what fair assignments can look like (fair-max with hard fairness; None otherwise)
     domains: Domains | None = None
     infeasible: str | None = None
-    # neighbourhoods only: the constant 1 that stands for the fixed children at a place,
-    # and per place the seats they take and (key, -points) of the last of them
+    # the constant 1 that stands for the fixed children at a place (neighbourhoods only)
     one: cp_model.IntVar | None = None
-    fixed_seats: dict[int, int] = field(default_factory=dict)
-    fixed_last: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+
+# per place (node) with seats: its wishers as (key, child, wish index, -points), by key
+Wishers = dict[int, list[tuple[int, int, int, int]]]
+
+
+def wishers_by_node(inst: Instance) -> Wishers:
+    """Every non-locked child at each place with seats it may take (see ``allowed_wishes``)."""
+    out: Wishers = {}
+    rcap = inst.rcap
+    for i in range(inst.n):
+        if inst.lock[i] >= 0:
+            continue
+        care, fs, ks, ps = inst.care[i], inst.wish_fac[i], inst.wish_key[i], inst.wish_points[i]
+        for k in range(allowed_wishes(inst, i)):
+            node = fs[k] * NCT + care
+            if rcap[node] > 0:
+                out.setdefault(node, []).append((ks[k], i, k, -ps[k]))
+    for rows in out.values():
+        rows.sort()
+    return out
+
+
+@dataclass(frozen=True)
+class Fixed:
+    """The children outside a neighbourhood, as far as its places see them.
+
+    A fixed child keeps its place; it matters only at a neighbourhood place it sits at or
+    wishes more than its own place (or it is unplaced). Per place: ``seats`` they take;
+    ``last`` the (key, -points) of the last of them by priority (a holder at its held place
+    aside): whether someone is admitted behind a given key is a constant up to it, so it
+    stands for all of them; ``enviers`` the (key, -points) of those who wish it more, by
+    key: their blocking pairs there depend only on who the free children leave admitted.
+    """
+
+    seats: dict[int, int]
+    last: dict[int, tuple[int, int]]
+    enviers: dict[int, list[tuple[int, int]]]
+
+
+def fixed_children(
+    inst: Instance,
+    base: Sequence[int],
+    nodes: frozenset[int],
+    free: tuple[int, ...],
+    wishers: Wishers,
+) -> Fixed:
+    """Scan the wishers of ``nodes`` (metropolis neighbourhoods: ~36,000 of them, once)."""
+    seats: dict[int, int] = {}
+    last: dict[int, tuple[int, int]] = {}
+    enviers: dict[int, list[tuple[int, int]]] = {}
+    free_set = set(free)
+    wish_fac, hold = inst.wish_fac, inst.hold
+    for node in sorted(nodes):
+        rows = wishers.get(node)
+        if not rows:
+            continue
+        f = node // NCT
+        sitting = 0
+        worst: tuple[int, int] | None = None
+        env: list[tuple[int, int]] = []
+        for key, j, k, negp in rows:
+            if j in free_set:
+                continue
+            a = base[j]
+            if a == f:
+                sitting += 1
+                if hold[j] != f:
+                    worst = (key, negp)  # rows ascend by key: the last one stays
+            elif (a < 0 or k < wish_fac[j].index(a)) and hold[j] != f:
+                env.append((key, negp))
+        if sitting:
+            seats[node] = sitting
+        if worst is not None:
+            last[node] = worst
+        if env:
+            enviers[node] = env
+    return Fixed(seats=seats, last=last, enviers=enviers)
 
 
 @dataclass(frozen=True)
@@ -93,13 +168,12 @@ class Neighbourhood:
     """A part of the problem to re-optimise; everyone else keeps ``base``.
 
     ``free`` children (closed under sibling groups) get variables; ``nodes`` are the
-    (facility, care type) pairs they may take; ``fixed`` children keep their ``base``
-    facility as a constant and appear only where their blocking pairs can change (they wish
-    a neighbourhood node better than their place, or sit at one).
+    (facility, care type) pairs they may take; ``fixed``: every other child keeps its
+    ``base`` facility as a constant (see ``Fixed``).
     """
 
     free: tuple[int, ...]
-    fixed: tuple[int, ...]
+    fixed: Fixed
     nodes: frozenset[int]
     base: tuple[int, ...]
 
@@ -131,7 +205,6 @@ def _build(
         seen_groups = sorted({inst.group[i] for i in nbh.free})
         group_list = [inst.groups[g] for g in seen_groups]
         m.one = model.new_constant(1)
-        _fixed_occupants(inst, m, nbh)
     m.children = relevant
     # literals, shared inside sibling groups
     for members in group_list:
@@ -197,39 +270,13 @@ def _build(
             by_node.setdefault(f * NCT + inst.care[i], []).append(lit)
     for node in sorted(by_node):
         lits = by_node[node]
-        room = inst.rcap[node] - m.fixed_seats.get(node, 0)
+        room = inst.rcap[node] - (0 if nbh is None else nbh.fixed.seats.get(node, 0))
         if len(lits) > room:
             model.add(sum(lits) <= room)
     if mode == "max-placement":
         return m
     _add_stability(inst, m, by_node, hard=hard, nbh=nbh)
     return m
-
-
-def _fixed_occupants(inst: Instance, m: _Model, nbh: Neighbourhood) -> None:
-    """What the fixed children sitting at the neighbourhood's places change there: the
-    seats they take, and the last of them by priority (a holder at its held place aside).
-
-    Whether someone is admitted behind a given key is a constant 1 up to that last
-    occupant, so it stands for all of them in the place's suffix chain; a literal per
-    fixed occupant would only repeat the constant (metropolis: ~5,500 per neighbourhood).
-    """
-    seats, last = m.fixed_seats, m.fixed_last
-    nodes, base = nbh.nodes, nbh.base
-    for i in nbh.fixed:
-        at = base[i]
-        if at < 0 or inst.lock[i] >= 0:
-            continue
-        node = at * NCT + inst.care[i]
-        if node not in nodes:
-            continue
-        seats[node] = seats.get(node, 0) + 1
-        if inst.hold[i] == at:
-            continue
-        k = inst.wish_fac[i].index(at)
-        key = inst.wish_key[i][k]
-        if node not in last or key > last[node][0]:
-            last[node] = (key, -inst.wish_points[i][k])
 
 
 def _hard(mode: str, together: bool, fair_known: bool) -> bool:
@@ -393,10 +440,13 @@ def _add_stability(
     model = m.model
     relevant = m.children
     # targets per node: non-holders with a literal there, sorted by key (and the last fixed
-    # occupant, see _fixed_occupants)
+    # occupant, see Fixed)
     targets: dict[int, list[tuple[int, int, cp_model.IntVar]]] = {}
-    if m.one is not None:
-        for node, (key, negp) in m.fixed_last.items():
+    seats: dict[int, int] = {}
+    if nbh is not None:
+        assert m.one is not None
+        seats = nbh.fixed.seats
+        for node, (key, negp) in nbh.fixed.last.items():
             targets[node] = [(key, negp, m.one)]
     for i in relevant:
         if inst.lock[i] >= 0:
@@ -428,10 +478,10 @@ def _add_stability(
         chain.reverse()
         suffix[node] = chain
     free: dict[int, cp_model.IntVar] = {}
-    for node in [*by_node, *(v for v in m.fixed_seats if v not in by_node)]:
+    for node in [*by_node, *(v for v in seats if v not in by_node)]:
         lits = by_node.get(node, [])
         cap = inst.rcap[node]
-        taken = m.fixed_seats.get(node, 0)
+        taken = seats.get(node, 0)
         if len(lits) + taken < cap:
             continue  # can never be full: every wish there is a wasted seat if unused
         v = model.new_bool_var("")
@@ -444,7 +494,7 @@ def _add_stability(
     agg_wasted: dict[int, int] = {}
     if nbh is not None:
         _fixed_pairs(
-            inst, m, nbh, free, keys, negpts, suffix, hard, agg_wasted, agg_points, agg_lottery
+            m, nbh.fixed, free, keys, negpts, suffix, hard, agg_wasted, agg_points, agg_lottery
         )
     for i in relevant:
         if inst.lock[i] >= 0:
@@ -536,9 +586,8 @@ def _always_free(m: _Model, hard: bool, placed_here: cp_model.LinearExpr | int) 
 
 
 def _fixed_pairs(
-    inst: Instance,
     m: _Model,
-    nbh: Neighbourhood,
+    fixed: Fixed,
     free: dict[int, cp_model.IntVar],
     keys: dict[int, list[int]],
     negpts: dict[int, list[int]],
@@ -553,36 +602,20 @@ def _fixed_pairs(
     A fixed child has no literal at a wish better than its fixed place, so whether it
     blocks there depends only on the place's ``free`` flag and its suffix chain.
     """
-    nodes, base, domains = nbh.nodes, nbh.base, m.domains
-    rcap, care_of, hold_of = inst.rcap, inst.care, inst.hold
-    for i in nbh.fixed:
-        if inst.lock[i] >= 0:
-            continue
-        fs = inst.wish_fac[i]
-        a = base[i]
-        if a >= 0:
-            limit = fs.index(a)  # only wishes better than its fixed place
-        else:
-            limit = allowed_wishes(inst, i) if domains is None else domains.end(inst, i)
-        care, hold = care_of[i], hold_of[i]
-        for k in range(limit):
-            f = fs[k]
-            if hold == f:
-                break
-            node = f * NCT + care
-            if rcap[node] <= 0 or node not in nodes:
-                continue  # unchanged node: the pair's kind is a constant
-            if node not in free:
+    for node, envs in fixed.enviers.items():
+        if node not in free:
+            for _ in envs:
                 _always_free(m, hard, 0)
-                continue
-            chain = suffix.get(node)
-            if not chain:
-                agg_wasted[node] = agg_wasted.get(node, 0) + 1
-                continue
-            q = bisect.bisect_right(keys[node], inst.wish_key[i][k])
-            b = bisect.bisect_right(negpts[node], -inst.wish_points[i][k])
-            agg_wasted[node] = agg_wasted.get(node, 0) + 1
-            if b < len(chain):
+            continue
+        agg_wasted[node] = agg_wasted.get(node, 0) + len(envs)
+        chain = suffix.get(node)
+        if not chain:
+            continue
+        ks, nps, size = keys[node], negpts[node], len(chain)
+        for key, negp in envs:
+            q = bisect.bisect_right(ks, key)
+            b = bisect.bisect_right(nps, negp)
+            if b < size:
                 agg_points[node, b] = agg_points.get((node, b), 0) + 1
             if q < b:
                 agg_lottery[node, q, b] = agg_lottery.get((node, q, b), 0) + 1
@@ -822,35 +855,27 @@ def _parts(
     for i in range(n):
         if modelled[i]:
             comps.setdefault(find(i), []).append(i)
-    parts = [
-        _part(inst, domains, base, members)
+    wishers = wishers_by_node(inst) if domains is not None else {}
+    return [
+        _part(inst, base, members, wishers)
         for members in sorted(comps.values(), key=lambda c: (len(c), c[0]))
     ]
-    return parts
 
 
-def _part(
-    inst: Instance, domains: Domains | None, base: Sequence[int], free: list[int]
-) -> Neighbourhood:
-    free_set = set(free)
+def _part(inst: Instance, base: Sequence[int], free: list[int], wishers: Wishers) -> Neighbourhood:
+    """``wishers``: empty without ``domains`` (every other child then wishes none of the
+    part's places with seats); with them, the decided children are the fixed ones."""
     nodes: set[int] = set()
     for i in free:
         care = inst.care[i]
         nodes.update(inst.wish_fac[i][k] * NCT + care for k in range(allowed_wishes(inst, i)))
-    fixed: list[int] = []
-    if domains is not None:  # decided children whose pairs involve the part's places
-        for i in range(inst.n):
-            if i in free_set or inst.lock[i] >= 0 or not domains.constant(i):
-                continue
-            care, at = inst.care[i], base[i]
-            for f in inst.wish_fac[i][: allowed_wishes(inst, i)]:
-                if f * NCT + care in nodes:
-                    fixed.append(i)
-                    break
-                if f == at:
-                    break
+    part = frozenset(nodes)
+    free_t = tuple(free)
     return Neighbourhood(
-        free=tuple(free), fixed=tuple(fixed), nodes=frozenset(nodes), base=tuple(base)
+        free=free_t,
+        fixed=fixed_children(inst, base, part, free_t, wishers),
+        nodes=part,
+        base=tuple(base),
     )
 
 

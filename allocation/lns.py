@@ -37,6 +37,7 @@ from ortools.sat.python import cp_model
 from .cpsat import (
     Domains,
     Neighbourhood,
+    Wishers,
     _build,
     _hint_assignment,
     _lex_key,
@@ -46,6 +47,8 @@ from .cpsat import (
     _unsplit,
     fair_bound,
     fair_domains,
+    fixed_children,
+    wishers_by_node,
 )
 from .deferred import (
     deferred_acceptance,
@@ -90,13 +93,7 @@ def solve_lns(
     cur = _start(inst, opts, together, flow)
     base_key = _lex_key(inst, cur, opts.mode, together)
     n = inst.n
-    wishers: dict[int, list[int]] = {}
-    for i in range(n):
-        if inst.lock[i] >= 0:
-            continue
-        for k in range(allowed_wishes(inst, i)):
-            f = inst.wish_fac[i][k]
-            wishers.setdefault(f * NCT + inst.care[i], []).append(i)
+    wishers = wishers_by_node(inst)
     hopeless: frozenset[int] = frozenset()
     fair_upper: int | None = None
     domains: Domains | None = None
@@ -130,7 +127,7 @@ def _neighbourhood_pass(
     together: bool,
     cur: list[int],
     seeds: list[int],
-    wishers: dict[int, list[int]],
+    wishers: Wishers,
     start: float,
     deadline: float,
 ) -> list[int]:
@@ -203,7 +200,7 @@ def _region_pass(
     opts: ResolvedOptions,
     domains: Domains,
     cur: list[int],
-    wishers: dict[int, list[int]],
+    wishers: Wishers,
     start: float,
     deadline: float,
 ) -> list[int]:
@@ -265,8 +262,9 @@ def _region_pass(
         share = left * len(free) / children_left  # time by size
         children_left -= len(free)
         nodes = frozenset(region)
-        fixed = _fixed(inst, cur, nodes, set(free), wishers)
-        nbh = Neighbourhood(free=tuple(free), fixed=fixed, nodes=nodes, base=tuple(cur))
+        free_t = tuple(free)
+        fixed = fixed_children(inst, cur, nodes, free_t, wishers)
+        nbh = Neighbourhood(free=free_t, fixed=fixed, nodes=nodes, base=tuple(cur))
         out = _solve_part(inst, opts, False, False, domains, nbh, share)
         if out.status == "INFEASIBLE" or not out.assign:
             continue
@@ -288,7 +286,7 @@ def _if_better(
     cur: list[int],
     new: Sequence[int],
     nbh: Neighbourhood,
-    wishers: dict[int, list[int]],
+    wishers: Wishers,
 ) -> list[int] | None:
     """``cur`` with the free children of ``nbh`` at their places in ``new``, if that is
     better by the mode's objective (judged exactly on what changes), else None."""
@@ -308,7 +306,7 @@ def _move_keys(
     new: Sequence[int],
     nbh: Neighbourhood,
     mode: str,
-    wishers: dict[int, list[int]],
+    wishers: Wishers,
 ) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """The mode's lexicographic objective of ``cur`` and ``new``, restricted to what differs.
 
@@ -326,7 +324,7 @@ def _move_keys(
                 changed.add(a * NCT + inst.care[i])
     watch: list[tuple[int, int]] = [(i, -1) for i in moved]  # -1: every place
     for node in sorted(changed & nbh.nodes):
-        watch.extend((j, node) for j in wishers.get(node, ()) if j not in moved_set)
+        watch.extend((j, node) for _, j, _, _ in wishers.get(node, ()) if j not in moved_set)
     return (
         _restricted_key(inst, cur, nbh, mode, moved, watch, wishers),
         _restricted_key(inst, new, nbh, mode, moved, watch, wishers),
@@ -340,7 +338,7 @@ def _restricted_key(
     mode: str,
     moved: list[int],
     watch: list[tuple[int, int]],
-    wishers: dict[int, list[int]],
+    wishers: Wishers,
 ) -> tuple[int, ...]:
     states: dict[int, tuple[int, int | None, dict[int, int]]] = {}
 
@@ -353,17 +351,15 @@ def _restricted_key(
         total = _locked_at(inst, node)
         min_pts: int | None = None
         by_pts: dict[int, int] = {}
-        for j in wishers.get(node, ()):
+        for key, j, _, negp in wishers.get(node, ()):
             if assign[j] != f:
                 continue
             total += 1
             if inst.hold[j] == f:
                 continue
-            k = inst.wish_fac[j].index(f)
-            p = inst.wish_points[j][k]
+            p = -negp
             if min_pts is None or p < min_pts:
                 min_pts = p
-            key = inst.wish_key[j][k]
             if key > by_pts.get(p, -1):
                 by_pts[p] = key
         states[node] = got = (total, min_pts, by_pts)
@@ -445,7 +441,7 @@ def _seeds(
 
 
 def _neighbourhood(
-    inst: Instance, cur: Sequence[int], seed: list[int], wishers: dict[int, list[int]]
+    inst: Instance, cur: Sequence[int], seed: list[int], wishers: Wishers
 ) -> Neighbourhood:
     occupants: dict[int, list[int]] = {}
     free: set[int] = set()
@@ -468,17 +464,12 @@ def _neighbourhood(
         for node in nodes_of_seed:
             occupants[node] = []
         for node in nodes_of_seed:
-            for j in wishers.get(node, ()):
-                a = cur[j]
-                if a >= 0 and a * NCT + inst.care[j] == node:
+            f = node // NCT
+            for _, j, _, _ in wishers.get(node, ()):  # by key: the last ones come last
+                if cur[j] == f:
                     occupants[node].append(j)
         for node in sorted(nodes_of_seed):
-            f = node // NCT
-            occ = sorted(
-                occupants[node],
-                key=lambda j: -inst.wish_key[j][inst.wish_fac[j].index(f)],
-            )
-            for j in occ[:OCCUPANTS]:
+            for j in occupants[node][::-1][:OCCUPANTS]:
                 if len(free) >= MAX_FREE:
                     break
                 add(j)
@@ -486,38 +477,14 @@ def _neighbourhood(
     for i in free:
         for k in range(allowed_wishes(inst, i)):
             nodes.add(inst.wish_fac[i][k] * NCT + inst.care[i])
+    free_t = tuple(sorted(free))
+    part = frozenset(nodes)
     return Neighbourhood(
-        free=tuple(sorted(free)),
-        fixed=_fixed(inst, cur, nodes, free, wishers),
-        nodes=frozenset(nodes),
+        free=free_t,
+        fixed=fixed_children(inst, cur, part, free_t, wishers),
+        nodes=part,
         base=tuple(cur),
     )
-
-
-def _fixed(
-    inst: Instance,
-    cur: Sequence[int],
-    nodes: set[int] | frozenset[int],
-    free: set[int],
-    wishers: dict[int, list[int]],
-) -> tuple[int, ...]:
-    """The children outside ``free`` whose blocking pairs involve ``nodes``: they sit there,
-    are unplaced, or wish one of them more than their own place."""
-    fixed: set[int] = set()
-    wish_fac = inst.wish_fac
-    for node in nodes:
-        f = node // NCT
-        for j in wishers.get(node, ()):
-            if j in fixed or j in free:
-                continue
-            a = cur[j]
-            if a < 0 or a == f:
-                fixed.add(j)
-                continue
-            fs = wish_fac[j]
-            if fs.index(f) < fs.index(a):
-                fixed.add(j)
-    return tuple(sorted(fixed))
 
 
 def _prepare_sub(

@@ -9,7 +9,7 @@ from alloc_reference import blocking, feasible, summary
 
 import allocation
 from allocation import Options, lns, solver
-from allocation.cpsat import _lex_key, fair_bound, fair_domains
+from allocation.cpsat import _lex_key, fair_bound, fair_domains, wishers_by_node
 from allocation.deferred import group_deferred_acceptance
 from allocation.flow import allowed_wishes, max_placement_flow
 from allocation.generate import generate
@@ -64,11 +64,7 @@ def test_a_move_is_judged_by_exactly_the_change_of_the_whole_objective(mode: str
     inst = build_instance(problem)
     opts = ResolvedOptions(mode=mode, siblings="together", time_limit_s=5, seed=0)
     cur = lns._start(inst, opts, True, max_placement_flow(inst).assign)
-    wishers: dict[int, list[int]] = {}
-    for i in range(inst.n):
-        if inst.lock[i] < 0:
-            for k in range(allowed_wishes(inst, i)):
-                wishers.setdefault(inst.wish_fac[i][k] * NCT + inst.care[i], []).append(i)
+    wishers = wishers_by_node(inst)
     rng = random.Random(3)
     checked = 0
     for _ in range(40):
