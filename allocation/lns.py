@@ -48,7 +48,6 @@ from .cpsat import (
     fair_bound,
     fair_domains,
     fixed_children,
-    wishers_by_node,
 )
 from .deferred import (
     deferred_acceptance,
@@ -93,7 +92,7 @@ def solve_lns(
     cur = _start(inst, opts, together, flow)
     base_key = _lex_key(inst, cur, opts.mode, together)
     n = inst.n
-    wishers = wishers_by_node(inst)
+    wishers = Wishers(inst, cur)
     hopeless: frozenset[int] = frozenset()
     fair_upper: int | None = None
     domains: Domains | None = None
@@ -176,6 +175,7 @@ def _neighbourhood_pass(
                             for f in (cur[i], better[i]):
                                 if f >= 0:
                                     changed.add(f * NCT + inst.care[i])
+                            wishers.place(i, better[i])
                     cur = better
                 print(
                     f"[allocation] neighbourhood search: {pos}/{len(seeds)} seeds, "
@@ -263,13 +263,16 @@ def _region_pass(
         children_left -= len(free)
         nodes = frozenset(region)
         free_t = tuple(free)
-        fixed = fixed_children(inst, cur, nodes, free_t, wishers)
+        fixed = fixed_children(nodes, free_t, wishers)
         nbh = Neighbourhood(free=free_t, fixed=fixed, nodes=nodes, base=tuple(cur))
         out = _solve_part(inst, opts, False, False, domains, nbh, share)
         if out.status == "INFEASIBLE" or not out.assign:
             continue
         better = _if_better(inst, opts, cur, out.assign, nbh, wishers)
         if better is not None:
+            for i in free:
+                if cur[i] != better[i]:
+                    wishers.place(i, better[i])
             cur = better
         print(
             f"[allocation] region search: {k + 1}/{len(parts)} regions, "
@@ -481,7 +484,7 @@ def _neighbourhood(
     part = frozenset(nodes)
     return Neighbourhood(
         free=free_t,
-        fixed=fixed_children(inst, cur, part, free_t, wishers),
+        fixed=fixed_children(part, free_t, wishers),
         nodes=part,
         base=tuple(cur),
     )

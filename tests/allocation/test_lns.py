@@ -9,7 +9,7 @@ from alloc_reference import blocking, feasible, summary
 
 import allocation
 from allocation import Options, lns, solver
-from allocation.cpsat import _lex_key, fair_bound, fair_domains, wishers_by_node
+from allocation.cpsat import Wishers, _lex_key, fair_bound, fair_domains
 from allocation.deferred import group_deferred_acceptance
 from allocation.flow import allowed_wishes, max_placement_flow
 from allocation.generate import generate
@@ -64,7 +64,7 @@ def test_a_move_is_judged_by_exactly_the_change_of_the_whole_objective(mode: str
     inst = build_instance(problem)
     opts = ResolvedOptions(mode=mode, siblings="together", time_limit_s=5, seed=0)
     cur = lns._start(inst, opts, True, max_placement_flow(inst).assign)
-    wishers = wishers_by_node(inst)
+    wishers = Wishers(inst, cur)
     rng = random.Random(3)
     checked = 0
     for _ in range(40):
@@ -99,6 +99,42 @@ def test_a_move_is_judged_by_exactly_the_change_of_the_whole_objective(mode: str
         ]
         checked += 1
     assert checked >= 30
+
+
+def test_a_neighbourhood_sees_the_fixed_children_its_places_involve() -> None:
+    """The one scan over the places' wishers against the definition, child by child."""
+    problem = generate(children=300, facilities=6, seed=7, sibling_share=0.3, hold_share=0.1)
+    inst = build_instance(problem)
+    opts = ResolvedOptions(mode="fair-max", siblings="together", time_limit_s=5, seed=0)
+    cur = lns._start(inst, opts, True, max_placement_flow(inst).assign)
+    wishers = Wishers(inst, cur)
+    rng = random.Random(5)
+    enviers_seen = 0
+    for _ in range(20):
+        nbh = lns._neighbourhood(inst, cur, rng.sample(range(inst.n), 6), wishers)
+        seats: dict[int, int] = {}
+        last: dict[int, tuple[int, int]] = {}
+        enviers: dict[int, list[tuple[int, int]]] = {}
+        for j in range(inst.n):
+            if j in nbh.free or inst.lock[j] >= 0:
+                continue
+            fs, a = inst.wish_fac[j], cur[j]
+            for k in range(allowed_wishes(inst, j)):
+                node = fs[k] * NCT + inst.care[j]
+                if node not in nbh.nodes or inst.rcap[node] <= 0:
+                    continue
+                row = (inst.wish_key[j][k], -inst.wish_points[j][k])
+                if fs[k] == a:
+                    seats[node] = seats.get(node, 0) + 1
+                    if inst.hold[j] != a and row > last.get(node, (-1, 0)):
+                        last[node] = row
+                elif (a < 0 or k < fs.index(a)) and inst.hold[j] != fs[k]:
+                    enviers.setdefault(node, []).append(row)
+        assert nbh.fixed.seats == seats
+        assert nbh.fixed.last == last
+        assert nbh.fixed.enviers == {node: sorted(rows) for node, rows in enviers.items()}
+        enviers_seen += sum(len(rows) for rows in enviers.values())
+    assert enviers_seen > 0 and any(inst.hold[i] >= 0 for i in range(inst.n))
 
 
 @pytest.mark.parametrize("siblings", ["ignore", "together"])
