@@ -175,7 +175,6 @@ def _neighbourhood_pass(
                             for f in (cur[i], better[i]):
                                 if f >= 0:
                                     changed.add(f * NCT + inst.care[i])
-                            wishers.place(i, better[i])
                     cur = better
                 print(
                     f"[allocation] neighbourhood search: {pos}/{len(seeds)} seeds, "
@@ -270,9 +269,6 @@ def _region_pass(
             continue
         better = _if_better(inst, opts, cur, out.assign, nbh, wishers)
         if better is not None:
-            for i in free:
-                if cur[i] != better[i]:
-                    wishers.place(i, better[i])
             cur = better
         print(
             f"[allocation] region search: {k + 1}/{len(parts)} regions, "
@@ -292,7 +288,8 @@ def _if_better(
     wishers: Wishers,
 ) -> list[int] | None:
     """``cur`` with the free children of ``nbh`` at their places in ``new``, if that is
-    better by the mode's objective (judged exactly on what changes), else None."""
+    better by the mode's objective (judged exactly on what changes), else None. The caller
+    takes a result as its assignment: ``wishers`` is kept in step with it."""
     moved = [i for i in nbh.free if cur[i] != new[i]]
     if not moved:
         return None
@@ -300,7 +297,11 @@ def _if_better(
     for i in moved:
         cand[i] = new[i]
     before, after = _move_keys(inst, cur, cand, nbh, opts.mode, wishers)
-    return cand if after < before else None
+    if after >= before:
+        return None
+    for i in moved:
+        wishers.place(i, cand[i])
+    return cand
 
 
 def _move_keys(
