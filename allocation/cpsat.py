@@ -63,7 +63,7 @@ class _Model:
     lits: defaultdict[int, list[tuple[int, int, cp_model.IntVar]]] = field(
         default_factory=lambda: defaultdict(list)
     )
-    # the children the model speaks of (free and fixed), ascending; the others have no literal
+    # the children with literals (a neighbourhood's free ones), ascending
     children: Sequence[int] = ()
     placed: list[cp_model.LinearExprT] = field(default_factory=list)
     rank_terms: list[tuple[cp_model.IntVar, int]] = field(default_factory=list)
@@ -876,16 +876,21 @@ def _parts(
     for i in range(n):
         if modelled[i]:
             comps.setdefault(find(i), []).append(i)
-    wishers = Wishers(inst, base)
+    # without domains every other child wishes none of a part's places with seats
+    wishers = None if domains is None else Wishers(inst, base)
     return [
         _part(inst, base, members, wishers)
         for members in sorted(comps.values(), key=lambda c: (len(c), c[0]))
     ]
 
 
-def _part(inst: Instance, base: Sequence[int], free: list[int], wishers: Wishers) -> Neighbourhood:
-    """With ``domains`` the decided children are the fixed ones; without, every other
-    child wishes none of the part's places with seats."""
+NO_FIXED = Fixed(seats={}, last={}, enviers={})
+
+
+def _part(
+    inst: Instance, base: Sequence[int], free: list[int], wishers: Wishers | None
+) -> Neighbourhood:
+    """``wishers`` (with domains): the decided children are the fixed ones."""
     nodes: set[int] = set()
     for i in free:
         care = inst.care[i]
@@ -894,7 +899,7 @@ def _part(inst: Instance, base: Sequence[int], free: list[int], wishers: Wishers
     free_t = tuple(free)
     return Neighbourhood(
         free=free_t,
-        fixed=fixed_children(part, free_t, wishers),
+        fixed=NO_FIXED if wishers is None else fixed_children(part, free_t, wishers),
         nodes=part,
         base=tuple(base),
     )
