@@ -16,7 +16,8 @@ cutoff-score models and the couples/ties models of Biro, Manlove and McBride):
   ``l >= s[q] - s[b] - free - S`` where ``q`` is the child's own insertion position.
 
 Blocking pairs are thus linear in the number of wishes. ``fair-max`` without sibling groups
-makes ``w`` and ``p`` hard (``free <= S``, ``s[b] <= S``). Objectives are lexicographic and
+makes ``w`` and ``p`` hard (``free <= S``, ``s[b] <= S``), and so do fair-max and stable mode
+with groups once some assignment keeping them together has neither (``fair_known``). Objectives are lexicographic and
 solved in stages (consecutive levels share one weighted solve where the weights stay small,
 see ``_stage_groups``), each stage fixing the previous optimum and warm-started from the
 previous solution (the first from deferred acceptance).
@@ -75,6 +76,16 @@ class _Model:
     suffix_defs: list[tuple[cp_model.IntVar, cp_model.IntVar, cp_model.IntVar]] = field(
         default_factory=list
     )
+    # (lo, s_q, s_b, free, placed-at-or-better literals): lo >= s_q - s_b - free - placed
+    lottery_defs: list[
+        tuple[
+            cp_model.IntVar,
+            cp_model.IntVar,
+            cp_model.IntVar | None,
+            cp_model.IntVar,
+            tuple[cp_model.IntVar, ...],
+        ]
+    ] = field(default_factory=list)
     # upper bounds of the three blocking-pair sums (for combining objectives exactly)
     wasted_ub: int = 0
     points_ub: int = 0
@@ -301,9 +312,12 @@ def _build(
 
 
 def _hard(mode: str, together: bool, fair_known: bool) -> bool:
-    """fair-max makes no wasted seat and no points-justified envy hard constraints unless
-    sibling groups may leave no such assignment (``fair_known``: one is known)."""
-    return mode == "fair-max" and (not together or fair_known)
+    """No wasted seat and no points-justified envy as hard constraints: in fair-max unless
+    sibling groups may leave no such assignment, and in stable mode with groups once one is
+    known (``fair_known``: the first two levels of stable mode are then 0)."""
+    if mode == "fair-max" and not together:
+        return True
+    return mode != "max-placement" and fair_known
 
 
 def _possible(inst: Instance, domains: Domains | None, i: int) -> Sequence[int]:
@@ -569,6 +583,7 @@ def _add_stability(
                 model.add(expr >= 0)
                 m.envy_lottery.append(lo)
                 m.lottery_ub += 1
+                m.lottery_defs.append((lo, s_q, s_b, fv, tuple(prefix)))
     for node, cnt in sorted(agg_wasted.items()):
         if hard:
             model.add(free[node] == 0)
@@ -588,9 +603,11 @@ def _add_stability(
         chain = suffix[node]
         lo = model.new_bool_var("")
         expr = lo + free[node] - chain[q]
-        if b < len(chain):
-            expr = expr + chain[b]
+        s_b = chain[b] if b < len(chain) else None
+        if s_b is not None:
+            expr = expr + s_b
         model.add(expr >= 0)
+        m.lottery_defs.append((lo, chain[q], s_b, free[node], ()))
         m.envy_lottery.append(cnt * lo)
         m.lottery_ub += cnt
 
@@ -672,27 +689,29 @@ def solve_cpsat(
     if hint is None:
         hint = _warm_start(inst, opts, together, flow)
     deadline = start + opts.time_limit_s
-    if opts.mode != "fair-max" or not together:
+    if opts.mode == "max-placement" or not together:
         return _solve_parts(inst, opts, together, False, hint, flow, deadline)
-    # fair-max with groups: when the start already has no wasted seat and no points-justified
-    # envy, the first level's optimum (0) is known and both become hard constraints
-    if keeps_groups_together(inst, hint) and _lex_key(inst, hint, opts.mode, together)[0] == 0:
+    # fair-max and stable mode with groups put no wasted seat and no points-justified envy
+    # first: when the start already has neither, their optimum (0) is known and both become
+    # hard constraints
+    if keeps_groups_together(inst, hint) and _fair(inst, hint):
         return _solve_parts(inst, opts, together, True, hint, flow, deadline)
     # otherwise such an assignment usually still exists: the small model with both hard finds
-    # it or proves there is none at once (town: 4-26 s -> 0.1-0.5 s); only without one are
-    # they minimised first, in the larger model where every pair is a variable
+    # it or proves there is none at once (towns: fair-max 4-26 s -> 0.1-0.5 s, stable mode
+    # 4.4-11 s -> 0.25-4.4 s); only without one are they minimised first, in the larger model
+    # where every pair is a variable
     out = _solve_parts(
         inst, opts, together, True, hint, flow, start + opts.time_limit_s * HARD_SHARE
     )
     if out.status == "OPTIMAL":
         return out
-    if out.status == "FEASIBLE" and _lex_key(inst, out.assign, opts.mode, together)[0] == 0:
+    if out.status == "FEASIBLE" and _fair(inst, out.assign):
         return out  # fair, but not proven best within the share of the time limit
     return _solve_parts(inst, opts, together, False, hint, flow, deadline)
 
 
-# share of the time limit for fair-max's model with fairness hard when the warm start is not
-# fair (it is proven or refuted in well under a second on towns)
+# share of the time limit for the model with fairness hard when the warm start is not fair
+# (it is proven or refuted within seconds on towns)
 HARD_SHARE = 0.5
 
 
@@ -950,6 +969,12 @@ def _solve_part(
             # and the smaller models without groups gain nothing (fair-max: 0.03 -> 0.04 s)
             for s, x, t in m.suffix_defs:
                 m.model.add_bool_or([s.Not(), x, t])
+            if best is not None:
+                # the previous solution may leave a suffix literal up without reason: the
+                # hint would be infeasible, and CP-SAT's repair of it is slow (town
+                # fair-max/together seed 3: lottery stage 3.7 s -> 3.1 s)
+                _exact_suffixes(m, best)
+                _set_hint(m, best)
         m.model.minimize(expr)
         # later stages keep a share of the time (the tie-break stage runs only after proofs)
         last = number == len(groups) - 1 or groups[number + 1][0].name == "tiebreak"
@@ -1005,10 +1030,7 @@ def _solve_part(
                 m.model.add(c.expr <= v)
         else:
             m.model.add(expr <= sum(c.weight * v for c, v in zip(group, parts, strict=True)))
-        proto = m.model.proto
-        proto.clear_solution_hint()
-        proto.solution_hint.vars.extend(range(len(values)))
-        proto.solution_hint.values.extend(values)
+        _set_hint(m, values)
     if best is None:
         assign = list(nbh.base)
         if together and not keeps_groups_together(inst, assign):
@@ -1018,6 +1040,25 @@ def _solve_part(
     if status == "OPTIMAL":
         bound = sum(1 for i in nbh.free if assign[i] >= 0)
     return Outcome(assign=assign, status=status, bound=bound, note=note)
+
+
+def _set_hint(m: _Model, values: list[int]) -> None:
+    """A complete hint: a value for every variable of the model."""
+    proto = m.model.proto
+    proto.clear_solution_hint()
+    proto.solution_hint.vars.extend(range(len(values)))
+    proto.solution_hint.values.extend(values)
+
+
+def _exact_suffixes(m: _Model, values: list[int]) -> None:
+    """Set every suffix literal of the solution ``values`` to exactly the OR of its chain
+    (the upper bounds s -> x or t), raising lottery-justified envy where that shows some."""
+    for s, x, t in m.suffix_defs:  # from the end of each chain: t is exact before s
+        values[s.index] = values[x.index] | values[t.index]
+    for lo, s_q, s_b, fv, prefix in m.lottery_defs:
+        need = values[s_q.index] - (0 if s_b is None else values[s_b.index])
+        need -= values[fv.index] + sum(values[p.index] for p in prefix)
+        values[lo.index] = max(values[lo.index], min(1, need))
 
 
 def tie_weight(child: str, facility: str) -> int:
@@ -1153,6 +1194,12 @@ def _stages(
         at = [name for name, _ in stages].index("place")
         stages[at : at + 1] = [("placed", placed), ("rank", ranks)]
     return stages, rank_max
+
+
+def _fair(inst: Instance, assign: list[int]) -> bool:
+    """No wasted seat and no points-justified envy."""
+    figs = figures(inst, assign, blocking_pairs(inst, assign))
+    return figs.envy_points == 0 and figs.wasted_seats == 0
 
 
 def _lex_key(inst: Instance, assign: list[int], mode: str, together: bool) -> tuple[int, ...]:
