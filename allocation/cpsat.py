@@ -17,10 +17,10 @@ cutoff-score models and the couples/ties models of Biro, Manlove and McBride):
 
 Blocking pairs are thus linear in the number of wishes. ``fair-max`` without sibling groups
 makes ``w`` and ``p`` hard (``free <= S``, ``s[b] <= S``), and so do fair-max and stable mode
-with groups once some assignment keeping them together has neither (``fair_known``). Objectives are lexicographic and
-solved in stages (consecutive levels share one weighted solve where the weights stay small,
-see ``_stage_groups``), each stage fixing the previous optimum and warm-started from the
-previous solution (the first from deferred acceptance).
+with groups once some assignment keeping them together has neither (``fair_known``).
+Objectives are lexicographic and solved in stages (consecutive levels share one weighted
+solve where the weights stay small, see ``_stage_groups``), each stage fixing the previous
+optimum and warm-started from the previous solution (the first from deferred acceptance).
 """
 
 from __future__ import annotations
