@@ -895,10 +895,11 @@ def _parts(
     for i in range(n):
         if modelled[i]:
             comps.setdefault(find(i), []).append(i)
-    # without domains every other child wishes none of a part's places with seats
+    # without domains every other child wishes none of a part's places with seats; with
+    # them, the decided children are the fixed ones
     wishers = None if domains is None else Wishers(inst, base)
     return [
-        _part(inst, base, members, wishers)
+        neighbourhood(inst, base, members, wishers)
         for members in sorted(comps.values(), key=lambda c: (len(c), c[0]))
     ]
 
@@ -906,20 +907,26 @@ def _parts(
 NO_FIXED = Fixed(seats={}, last={}, enviers={})
 
 
-def _part(
-    inst: Instance, base: Sequence[int], free: list[int], wishers: Wishers | None
+def neighbourhood(
+    inst: Instance,
+    base: Sequence[int],
+    free: Sequence[int],
+    wishers: Wishers | None,
+    nodes: frozenset[int] | None = None,
 ) -> Neighbourhood:
-    """``wishers`` (with domains): the decided children are the fixed ones."""
-    nodes: set[int] = set()
-    for i in free:
-        care = inst.care[i]
-        nodes.update(inst.wish_fac[i][k] * NCT + care for k in range(allowed_wishes(inst, i)))
-    part = frozenset(nodes)
+    """The neighbourhood of ``free`` at the assignment ``base``: by default its places are
+    every place the free children may wish; ``wishers`` None: no fixed child sees them."""
+    if nodes is None:
+        wished: set[int] = set()
+        for i in free:
+            care = inst.care[i]
+            wished.update(inst.wish_fac[i][k] * NCT + care for k in range(allowed_wishes(inst, i)))
+        nodes = frozenset(wished)
     free_t = tuple(free)
     return Neighbourhood(
         free=free_t,
-        fixed=NO_FIXED if wishers is None else fixed_children(part, free_t, wishers),
-        nodes=part,
+        fixed=NO_FIXED if wishers is None else fixed_children(nodes, free_t, wishers),
+        nodes=nodes,
         base=tuple(base),
     )
 

@@ -47,7 +47,7 @@ from .cpsat import (
     _unsplit,
     fair_bound,
     fair_domains,
-    fixed_children,
+    neighbourhood,
 )
 from .deferred import (
     deferred_acceptance,
@@ -260,10 +260,7 @@ def _region_pass(
             break
         share = left * len(free) / children_left  # time by size
         children_left -= len(free)
-        nodes = frozenset(region)
-        free_t = tuple(free)
-        fixed = fixed_children(nodes, free_t, wishers)
-        nbh = Neighbourhood(free=free_t, fixed=fixed, nodes=nodes, base=tuple(cur))
+        nbh = neighbourhood(inst, cur, free, wishers, frozenset(region))
         out = _solve_part(inst, opts, False, False, domains, nbh, share)
         if out.status == "INFEASIBLE" or not out.assign:
             continue
@@ -477,18 +474,7 @@ def _neighbourhood(
                 if len(free) >= MAX_FREE:
                     break
                 add(j)
-    nodes: set[int] = set()
-    for i in free:
-        for k in range(allowed_wishes(inst, i)):
-            nodes.add(inst.wish_fac[i][k] * NCT + inst.care[i])
-    free_t = tuple(sorted(free))
-    part = frozenset(nodes)
-    return Neighbourhood(
-        free=free_t,
-        fixed=fixed_children(part, free_t, wishers),
-        nodes=part,
-        base=tuple(cur),
-    )
+    return neighbourhood(inst, cur, sorted(free), wishers)
 
 
 def _prepare_sub(

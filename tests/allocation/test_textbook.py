@@ -214,7 +214,7 @@ def test_parts_are_independent_and_solve_like_one_model(together: bool) -> None:
 
 def _one_part(inst: Any, domains: Any, base: Any, together: bool) -> list[cpsat.Neighbourhood]:
     free = [i for i in range(inst.n) if inst.lock[i] < 0]
-    return [cpsat._part(inst, base, free, cpsat.Wishers(inst, base))]
+    return [cpsat.neighbourhood(inst, base, free, cpsat.Wishers(inst, base))]
 
 
 def test_large_parts_solve_placed_and_rank_separately_to_the_same_optimum(
