@@ -39,20 +39,37 @@ PASSWORD = "ein sicheres Passwort"  # noqa: S105
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _compiled_translations() -> None:
-    """Compile the catalogues once per session (``make`` does the same)."""
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "babel.messages.frontend",
-            "-q",
-            "compile",
-            "-d",
-            str(ROOT / "kita" / "translations"),
-        ],
-        check=True,
-    )
+def _compiled_translations(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Compile the catalogues once per session (``make`` does the same).
+
+    Every xdist worker runs this while others may already be reading the catalogue, so
+    each ``.mo`` is written beside its place and moved in atomically, and only when its
+    ``.po`` is newer: a reader sees the old file or the new one, never a half-written one.
+    """
+    for po in sorted((ROOT / "kita" / "translations").glob("*/LC_MESSAGES/messages.po")):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        fresh = tmp_path_factory.mktemp("catalogue") / "messages.mo"
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "babel.messages.frontend",
+                "-q",
+                "compile",
+                "-l",
+                po.parent.parent.name,
+                "-i",
+                str(po),
+                "-o",
+                str(fresh),
+            ],
+            check=True,
+        )
+        tmp = mo.with_name(f".messages.{os.getpid()}.mo")
+        tmp.write_bytes(fresh.read_bytes())
+        os.replace(tmp, mo)
 
 
 @pytest.fixture(scope="session")
