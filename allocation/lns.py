@@ -261,7 +261,7 @@ def _region_pass(
         share = left * len(free) / children_left  # time by size
         children_left -= len(free)
         nbh = neighbourhood(inst, cur, free, wishers, frozenset(region))
-        out = _solve_part(inst, opts, False, False, domains, nbh, share)
+        out = _solve_part(inst, opts, False, False, domains, nbh, share, region=True)
         if out.status == "INFEASIBLE" or not out.assign:
             continue
         better = _if_better(inst, opts, cur, out.assign, nbh, wishers)
