@@ -1004,14 +1004,16 @@ def _solve_part(
         solver.parameters.cp_model_presolve = not plain
         if plain:
             solver.parameters.hint_conflict_limit = 0
-        if plain and not region:
-            # and without cutting planes, which cost more LP time than they save in the
-            # proof; max-placement's model also has every constraint in the LP from the
-            # start (interleaved, the towns of seeds 1-8 in sum: max-placement/together
-            # 1.13 s -> 0.87 s, fair-max 2.03 s -> 1.50 s over seeds 1, 2, 5, 6, 7); the
-            # sibling models are slower so; the time-limited regions of metropolis fair-max
-            # keep the defaults (one run with them changed: 136,783 placed, two without:
-            # 136,799 and 136,803)
+        if small and not region and (plain or hard):
+            # and without cutting planes, which cost more LP time than they save in these
+            # proofs; max-placement's model also has every constraint in the LP from the
+            # start. Interleaved, on towns in sum: max-placement/together 1.13 s -> 0.87 s
+            # (seeds 1-8), fair-max 2.03 s -> 1.50 s (seeds 1, 2, 5, 6, 7), with groups and
+            # fairness hard fair-max 2.15 s -> 1.93 s (seeds 1, 4, 5, 6, 8) and stable mode
+            # 18.2 s -> 12.0 s (seeds 4, 5, 6, 8). The soft fallback with groups keeps the
+            # cuts (without, seed 7: 15 s -> 18 s), and so do the time-limited regions of
+            # metropolis fair-max (one run without: 136,783 placed; two with: 136,799 and
+            # 136,803)
             solver.parameters.cut_level = 0
             solver.parameters.add_lp_constraints_lazily = opts.mode != "max-placement"
         if together and (hard or opts.mode == "stable"):
