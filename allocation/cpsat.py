@@ -1007,13 +1007,9 @@ def _solve_part(
         if small and not region and (plain or hard):
             # and without cutting planes, which cost more LP time than they save in these
             # proofs; max-placement's model also has every constraint in the LP from the
-            # start. Interleaved, on towns in sum: max-placement/together 1.13 s -> 0.87 s
-            # (seeds 1-8), fair-max 2.03 s -> 1.50 s (seeds 1, 2, 5, 6, 7), with groups and
-            # fairness hard fair-max 2.15 s -> 1.93 s (seeds 1, 4, 5, 6, 8) and stable mode
-            # 18.2 s -> 12.0 s (seeds 4, 5, 6, 8). The soft fallback with groups keeps the
-            # cuts (without, seed 7: 15 s -> 18 s), and so do the time-limited regions of
-            # metropolis fair-max (one run without: 136,783 placed; two with: 136,799 and
-            # 136,803)
+            # start (0.67-0.88 of the time over the towns: README, seventh measurement). The
+            # soft fallback with groups keeps the cuts (without, town seed 7: 15 s -> 18 s),
+            # and so do the time-limited regions of metropolis fair-max
             solver.parameters.cut_level = 0
             solver.parameters.add_lp_constraints_lazily = opts.mode != "max-placement"
         if together and (hard or opts.mode == "stable"):

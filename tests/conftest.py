@@ -39,7 +39,7 @@ PASSWORD = "ein sicheres Passwort"  # noqa: S105
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _compiled_translations(tmp_path_factory: pytest.TempPathFactory) -> None:
+def _compiled_translations() -> None:
     """Compile the catalogues once per session (``make`` does the same).
 
     Every xdist worker runs this while others may already be reading the catalogue, so
@@ -50,7 +50,7 @@ def _compiled_translations(tmp_path_factory: pytest.TempPathFactory) -> None:
         mo = po.with_suffix(".mo")
         if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
             continue
-        fresh = tmp_path_factory.mktemp("catalogue") / "messages.mo"
+        tmp = mo.with_name(f".messages.{os.getpid()}.mo")
         subprocess.run(
             [
                 sys.executable,
@@ -63,12 +63,10 @@ def _compiled_translations(tmp_path_factory: pytest.TempPathFactory) -> None:
                 "-i",
                 str(po),
                 "-o",
-                str(fresh),
+                str(tmp),
             ],
             check=True,
         )
-        tmp = mo.with_name(f".messages.{os.getpid()}.mo")
-        tmp.write_bytes(fresh.read_bytes())
         os.replace(tmp, mo)
 
 
