@@ -955,8 +955,15 @@ def _solve_part(
     # on large parts "most placed" and "least rank sum" are separate solves: the search for
     # one more placed child is not slowed by rank improvements (city: ~+13 placed in 45 s)
     split = len(nbh.free) > SMALL_CHILDREN
+    small = not split
     hard = _hard(opts.mode, together, fair_known)
-    groups, rank_max = _stage_groups(inst, m, opts.mode, together, split)
+    # fair-max's small parts with fairness hard: "place", the lottery level and the
+    # tie-break in one solve, without presolve and without the hint phase (towns seeds 1-8:
+    # fair-max/together 0.50-0.65 of the time, fair-max 0.70-0.75; README, eighth
+    # measurement)
+    joint = small and not region and hard and opts.mode == "fair-max"
+    groups, rank_max = _stage_groups(inst, m, opts.mode, together, split, joint)
+    joint = joint and len(groups[0]) > 1
     status: Status = "OPTIMAL"
     bound: int | None = None
     note: str | None = None
@@ -990,7 +997,6 @@ def _solve_part(
         last = number == len(groups) - 1 or groups[number + 1][0].name == "tiebreak"
         solver.parameters.max_time_in_seconds = remaining if last else remaining * STAGE_SHARE
         # one worker is deterministic and has the least start-up cost on small parts
-        small = len(nbh.free) <= SMALL_CHILDREN
         solver.parameters.num_workers = SMALL_WORKERS if small else NUM_WORKERS
         solver.parameters.random_seed = opts.seed
         # the plain assignment model of max-placement and fair-max's model without groups
@@ -1001,8 +1007,8 @@ def _solve_part(
         plain = small and (
             opts.mode == "max-placement" or (opts.mode == "fair-max" and not together)
         )
-        solver.parameters.cp_model_presolve = not plain
-        if plain:
+        solver.parameters.cp_model_presolve = not (plain or joint)
+        if plain or joint:
             solver.parameters.hint_conflict_limit = 0
         if small and not region and (plain or hard):
             # and without cutting planes, which cost more LP time than they save in these
@@ -1085,14 +1091,15 @@ def tie_weight(child: str, facility: str) -> int:
     return (int.from_bytes(digest, "big") >> (64 - TIE_WEIGHT_BITS)) + 1
 
 
-def _tiebreak(inst: Instance, m: _Model) -> tuple[cp_model.LinearExprT, int]:
+def _tiebreak(inst: Instance, m: _Model) -> tuple[list[cp_model.IntVar], list[int]]:
     """The last stage: among all lexicographic optima, the one of least total tie weight.
 
     Every (child, facility) pair has a fixed weight derived from the two ids alone, so the
     rule depends on the problem only. By the isolation lemma (Mulmuley, Vazirani and
     Vazirani) the minimum-weight optimum is unique unless an unlucky weight collision occurs,
     with probability at most (number of child-facility literals) / 2**31 for any problem; a
-    unique optimum is the same whatever the number of workers or the search path.
+    unique optimum is the same whatever the number of workers or the search path. Returns
+    the literals and their weights (a sibling group's shared literal: its members' sum).
     """
     weights: dict[int, int] = {}
     lits: dict[int, cp_model.IntVar] = {}
@@ -1103,8 +1110,7 @@ def _tiebreak(inst: Instance, m: _Model) -> tuple[cp_model.LinearExprT, int]:
             lits[idx] = lit
             weights[idx] = weights.get(idx, 0) + tie_weight(child_ids[i], fac_ids[f])
     keys = sorted(lits)
-    expr = cp_model.LinearExpr.weighted_sum([lits[k] for k in keys], [weights[k] for k in keys])
-    return expr, sum(weights.values())
+    return [lits[k] for k in keys], [weights[k] for k in keys]
 
 
 # Combined objectives stay below this magnitude (exact in CP-SAT's double-precision
@@ -1123,18 +1129,21 @@ class _Part:
 
 
 def _stage_groups(
-    inst: Instance, m: _Model, mode: str, together: bool, split: bool = False
+    inst: Instance, m: _Model, mode: str, together: bool, split: bool = False, joint: bool = False
 ) -> tuple[list[list[_Part]], int]:
     """The mode's lexicographic objective (tie-break last) as few solves as int64 allows.
 
     Consecutive levels are combined into one weighted objective, each level weighing more
     than the whole span of the levels after it, so the minimum of the sum is exactly the
     lexicographic minimum; a new solve starts only where the weights would grow too large.
+    ``joint``: every level in one solve, with the tie weights shortened as far as the limit
+    asks (``_tie_part``), unless that leaves too few bits.
     """
     stages, rank_max = _stages(m, mode, together, split)
+    most = sum(1 for i in m.children if m.lits.get(i))  # children that can be placed
     spans = {
-        "place": rank_max * (len(m.placed) + 1),
-        "placed": len(m.placed),
+        "place": rank_max * (most + 1),
+        "placed": most,
         "rank": rank_max,
         "points": m.points_ub,
         "wasted": m.wasted_ub,
@@ -1143,16 +1152,24 @@ def _stage_groups(
     }
     # a level with nothing to vary (e.g. no blocking pair possible) needs no solve
     parts = [_Part(name, expr, spans[name]) for name, expr in stages if spans[name] > 0]
-    tie_expr, tie_span = _tiebreak(inst, m)
-    parts.append(_Part("tiebreak", tie_expr, tie_span))
+    tie_lits, tie_weights = _tiebreak(inst, m)
+    tie = None
+    if joint:
+        tie = _tie_part(tie_lits, tie_weights, math.prod(p.span + 1 for p in parts))
+    joint = tie is not None
+    if tie is None:
+        tie = _Part(
+            "tiebreak", cp_model.LinearExpr.weighted_sum(tie_lits, tie_weights), sum(tie_weights)
+        )
+    parts.append(tie)
     groups: list[list[_Part]] = []
     size = COMBINED_LIMIT
     for part in parts:
-        # "place" is solved on its own: it yields the bound on placed children, and combined
-        # with any other level (before or after it) the objective is much harder to prove
+        # outside a joint solve "place" is solved on its own: it yields the bound on placed
+        # children, and combined with any other level the objective is harder to prove
         # stable mode's blocking-pair levels are solved one by one too: each level's optimum
         # is proven far sooner alone (town stable/together: 60 s unproven -> 5-12 s proven)
-        alone = (
+        alone = not joint and (
             part.name in PLACE or mode == "stable" or bool(groups and groups[-1][-1].name in PLACE)
         )
         if alone or size * (part.span + 1) >= COMBINED_LIMIT:
@@ -1166,6 +1183,30 @@ def _stage_groups(
             part.weight = weight
             weight *= part.span + 1
     return groups, rank_max
+
+
+# a joint solve's shortened tie weights keep the isolation lemma's bound on a tie below
+# 2**-JOINT_ISOLATION (see _tie_part)
+JOINT_ISOLATION = 10
+
+
+def _tie_part(lits: list[cp_model.IntVar], weights: list[int], head: int) -> _Part | None:
+    """The tie-break level combined with levels whose spans (plus one) multiply to ``head``:
+    its weights shortened by as few bits as keep the product below ``COMBINED_LIMIT``.
+
+    A weight w becomes ((w - 1) >> shift) + 1, still a fixed function of the two ids; with
+    b = 31 - shift bits left, the optimum is unique but with probability at most
+    (number of literals) / 2**b (the isolation lemma, see ``_tiebreak``). None where that
+    would exceed 2**-JOINT_ISOLATION.
+    """
+    for shift in range(TIE_WEIGHT_BITS + 1):
+        if len(lits) << JOINT_ISOLATION > 1 << (TIE_WEIGHT_BITS - shift):
+            return None
+        short = [((w - 1) >> shift) + 1 for w in weights]
+        span = sum(short)
+        if head * (span + 1) < COMBINED_LIMIT:
+            return _Part("tiebreak", cp_model.LinearExpr.weighted_sum(lits, short), span)
+    return None
 
 
 def _combined(group: list[_Part]) -> cp_model.LinearExprT:
@@ -1189,7 +1230,8 @@ def _stages(
     """The lexicographic objective of ``mode`` as stages, and the rank-sum multiplier."""
     placed = -cp_model.LinearExpr.sum(m.placed)
     ranks = _rank_sum(m)
-    rank_max = sum(r for _, r in m.rank_terms) + 1
+    # above every rank sum an assignment can have (each child counts with its worst wish)
+    rank_max = sum(max((r for _, r, _ in m.lits.get(i, ())), default=0) for i in m.children) + 1
     place_rank = placed * rank_max + ranks
     wasted = cp_model.LinearExpr.sum(m.wasted)
     points = cp_model.LinearExpr.sum(m.envy_points)
