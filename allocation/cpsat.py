@@ -959,8 +959,7 @@ def _solve_part(
     hard = _hard(opts.mode, together, fair_known)
     # fair-max's small parts with fairness hard: "place", the lottery level and the
     # tie-break in one solve, without presolve and without the hint phase (towns seeds 1-8:
-    # fair-max/together 0.50-0.65 of the time, fair-max 0.70-0.75; README, eighth
-    # measurement)
+    # fair-max/together 0.62 of the time, fair-max 0.70-0.85; README, eighth measurement)
     joint = small and not region and hard and opts.mode == "fair-max"
     groups, rank_max = _stage_groups(inst, m, opts.mode, together, split, joint)
     joint = joint and len(groups[0]) > 1
@@ -1114,7 +1113,9 @@ def _tiebreak(inst: Instance, m: _Model) -> tuple[list[cp_model.IntVar], list[in
 
 
 # Combined objectives stay below this magnitude (exact in CP-SAT's double-precision
-# objective value and far from int64 overflow).
+# objective value and far from int64 overflow). Not only for reading values back: without
+# presolve, CP-SAT compares objective values as doubles and, near 2**58, reported a
+# solution 7 units above the optimum as OPTIMAL (README, "Formulations").
 COMBINED_LIMIT = 2**53
 
 
