@@ -817,11 +817,11 @@ def _warm_start(
     inst: Instance, opts: ResolvedOptions, together: bool, flow: list[int] | None
 ) -> list[int]:
     if together:
-        hint = group_deferred_acceptance(inst)
-        if opts.mode == "fair-max":
-            da = deferred_acceptance(inst)
-            if keeps_groups_together(inst, da):
-                hint = da  # stable and keeps every group together: fair, a good start
+        hint = deferred_acceptance(inst) if opts.mode == "fair-max" else []
+        if not hint or not keeps_groups_together(inst, hint):
+            # deferred acceptance (stable: fair, a good start) keeps every group together on
+            # the bench town; otherwise the groups propose as units
+            hint = group_deferred_acceptance(inst)
     else:
         hint = deferred_acceptance(inst)
         if opts.mode == "fair-max":  # both are fair; promotion usually places more
