@@ -41,12 +41,14 @@ from .cpsat import (
     _build,
     _hint_assignment,
     _lex_key,
+    _linear,
     _Model,
     _solve_part,
     _stages,
     _unsplit,
     fair_bound,
     fair_domains,
+    minimize,
     neighbourhood,
 )
 from .deferred import (
@@ -503,11 +505,11 @@ def _run_sub(
     stages, _ = _stages(m, opts.mode, together)
     solver = cp_model.CpSolver()
     best: list[int] | None = None
-    for number, (_, expr) in enumerate(stages):
+    for number, (_, terms) in enumerate(stages):
         remaining = limit - (time.perf_counter() - start)
         if remaining <= 0.02:
             break
-        m.model.minimize(expr)
+        minimize(m.model, terms)
         share = remaining if number == len(stages) - 1 else remaining * 0.6
         solver.parameters.max_time_in_seconds = share
         solver.parameters.num_workers = 1
@@ -517,7 +519,7 @@ def _run_sub(
             break
         values = list(solver.response_proto.solution)
         best = values
-        m.model.add(expr <= round(solver.objective_value))
+        m.model.add(_linear(terms) <= round(solver.objective_value))
         proto = m.model.proto
         proto.clear_solution_hint()
         proto.solution_hint.vars.extend(range(len(values)))
