@@ -962,12 +962,12 @@ def _solve_part(
     split = len(nbh.free) > SMALL_CHILDREN
     small = not split
     hard = _hard(opts.mode, together, fair_known)
-    # fair-max's small parts with fairness hard: "place", the lottery level and the
-    # tie-break in one solve, without presolve and without the hint phase (towns seeds 1-8:
-    # fair-max/together 0.62 of the time, fair-max 0.70-0.85; README, eighth measurement)
-    joint = small and not region and hard and opts.mode == "fair-max"
+    # small parts with fairness hard: "place" and every level after it, tie-break included,
+    # in one solve, without presolve and without the hint phase (towns seeds 1-8:
+    # fair-max/together 0.62 of the time, fair-max 0.70-0.85, stable/together 0.48; README,
+    # eighth measurement)
+    joint = small and not region and hard
     groups, rank_max = _stage_groups(inst, m, opts.mode, together, split, joint)
-    joint = joint and len(groups[0]) > 1
     status: Status = "OPTIMAL"
     bound: int | None = None
     note: str | None = None
@@ -979,6 +979,7 @@ def _solve_part(
             status = "FEASIBLE"
             break
         names = [c.name for c in group]
+        joint = "place" in names and "tiebreak" in names
         if "tiebreak" in names and status != "OPTIMAL":
             break  # the optimum is not proven: no unique answer to single out
         terms = _combined(group)
@@ -1149,8 +1150,8 @@ def _stage_groups(
     Consecutive levels are combined into one weighted objective, each level weighing more
     than the whole span of the levels after it, so the minimum of the sum is exactly the
     lexicographic minimum; a new solve starts only where the weights would grow too large.
-    ``joint``: every level in one solve, with the tie weights shortened as far as the limit
-    asks (``_tie_part``), unless that leaves too few bits.
+    ``joint``: "place" and every level after it in one solve, with the tie weights shortened
+    as far as the limit asks (``_tie_part``), unless that leaves too few bits.
     """
     stages, rank_max = _stages(m, mode, together, split)
     most = sum(1 for i in m.children if m.lits.get(i))  # children that can be placed
@@ -1167,8 +1168,9 @@ def _stage_groups(
     parts = [_Part(name, terms, spans[name]) for name, terms in stages if spans[name] > 0]
     tie_lits, tie_weights = _tiebreak(inst, m)
     tie = None
-    if joint:
-        tie = _tie_part(tie_lits, tie_weights, math.prod(p.span + 1 for p in parts))
+    at = next((k for k, p in enumerate(parts) if p.name == "place"), None)
+    if joint and at is not None:
+        tie = _tie_part(tie_lits, tie_weights, math.prod(p.span + 1 for p in parts[at:]))
     joint = tie is not None
     if tie is None:
         tie = _Part("tiebreak", list(zip(tie_lits, tie_weights, strict=True)), sum(tie_weights))
@@ -1180,9 +1182,11 @@ def _stage_groups(
         # children, and combined with any other level the objective is harder to prove
         # stable mode's blocking-pair levels are solved one by one too: each level's optimum
         # is proven far sooner alone (town stable/together: 60 s unproven -> 5-12 s proven)
-        alone = not joint and (
+        alone = (
             part.name in PLACE or mode == "stable" or bool(groups and groups[-1][-1].name in PLACE)
         )
+        if joint and groups and any(p.name == "place" for p in groups[-1]):
+            alone = False  # "place" and what follows it: one solve
         if alone or size * (part.span + 1) >= COMBINED_LIMIT:
             groups.append([])
             size = 1
