@@ -964,8 +964,8 @@ def _solve_part(
     hard = _hard(opts.mode, together, fair_known)
     # small parts with fairness hard: "place" and every level after it, tie-break included,
     # in one solve, without presolve and without the hint phase (towns seeds 1-8:
-    # fair-max/together 0.62 of the time, fair-max 0.70-0.85, stable/together 0.48; README,
-    # eighth measurement)
+    # fair-max/together 0.5-0.6 of the time, fair-max 0.7-0.85, stable/together with a fair
+    # assignment known 0.47; README, eighth measurement)
     joint = small and not region and hard
     groups, rank_max = _stage_groups(inst, m, opts.mode, together, split, joint)
     status: Status = "OPTIMAL"
