@@ -979,7 +979,7 @@ def _solve_part(
             status = "FEASIBLE"
             break
         names = [c.name for c in group]
-        joint = "place" in names and "tiebreak" in names
+        joint = "place" in names and "tiebreak" in names  # this group is the joint solve
         if "tiebreak" in names and status != "OPTIMAL":
             break  # the optimum is not proven: no unique answer to single out
         terms = _combined(group)
@@ -1238,7 +1238,7 @@ def _linear(terms: list[Term]) -> cp_model.LinearExpr:
 def minimize(model: cp_model.CpModel, terms: list[Term]) -> None:
     """``model.minimize`` of the terms' sum, written into the model's proto at once: the same
     objective (terms of one variable added up), without creating a Python object per term
-    (a town model's 641 terms: 2.4 ms -> 0.3 ms)."""
+    (the bench town's 1,349 terms on 641 variables: 1.7-2.4 ms -> 0.45 ms)."""
     coeffs: dict[int, int] = {}
     for v, c in terms:
         coeffs[v.index] = coeffs.get(v.index, 0) + c
