@@ -966,8 +966,8 @@ def _solve_part(
     # in one solve, without presolve and without the hint phase (towns seeds 1-8:
     # fair-max/together 0.5-0.6 of the time, fair-max 0.7-0.85, stable/together with a fair
     # assignment known 0.47; README, eighth measurement)
-    joint = small and not region and hard
-    groups, rank_max = _stage_groups(inst, m, opts.mode, together, split, joint)
+    may_join = small and not region and hard
+    groups, rank_max = _stage_groups(inst, m, opts.mode, together, split, may_join)
     status: Status = "OPTIMAL"
     bound: int | None = None
     note: str | None = None
