@@ -1039,7 +1039,7 @@ def _solve_part(
             status = "FEASIBLE"
         values = list(solver.response_proto.solution)
         best = values
-        parts = [int(solver.value(c.expr)) for c in group]
+        parts = [c.value(values) for c in group]
         if names[0] == "place" and rank_max:
             # the later parts of the group are >= 0 and weigh less than one unit of "place"
             lower = int(solver.best_objective_bound) // group[0].weight
@@ -1048,6 +1048,8 @@ def _solve_part(
             bound = -math.ceil(solver.best_objective_bound - 1e-6)
         if "fair" in names and parts[names.index("fair")] > 0:
             note = str(parts[names.index("fair")])
+        if number == len(groups) - 1:
+            break  # nothing to carry over to a later stage
         if res == cp_model.OPTIMAL:
             for c, v in zip(group, parts, strict=True):
                 if c.name == "place" and rank_max:
@@ -1057,7 +1059,7 @@ def _solve_part(
                     m.model.add(cp_model.LinearExpr.sum(m.placed) == -(v // rank_max))
                     m.model.add(_linear(m.rank_terms) == v % rank_max)
                     continue
-                m.model.add(c.expr <= v)
+                m.model.add(_linear(c.terms) <= v)
         else:
             m.model.add(
                 _linear(terms) <= sum(c.weight * v for c, v in zip(group, parts, strict=True))
@@ -1136,10 +1138,10 @@ class _Part:
     terms: list[Term]
     span: int
     weight: int = 1
-    expr: cp_model.LinearExpr = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.expr = _linear(self.terms)
+    def value(self, values: Sequence[int]) -> int:
+        """The level's value in a solution (``values``: one per model variable)."""
+        return sum(c * values[v.index] for v, c in self.terms)
 
 
 def _stage_groups(
