@@ -144,6 +144,40 @@ def test_solutions_are_reproducible(workers: int, monkeypatch: pytest.MonkeyPatc
         assert results[0] == results[1] == results[2]
 
 
+def test_stable_soft_sibling_model_runs_two_workers_and_stays_reproducible(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # no fair assignment keeps this problem's groups together: stable mode minimises its
+    # blocking pairs in the soft model, with a second CP-SAT worker (neighbourhood search)
+    # beside the full search; the proven answer is still the unique tie-weight optimum
+    from ortools.sat.python import cp_model
+
+    workers: list[int] = []
+    fair_known: list[bool] = []
+    real_solve = cp_model.CpSolver.solve
+    real_part = cpsat._solve_part
+
+    def solve(self: cp_model.CpSolver, *args: Any, **kwargs: Any) -> Any:
+        workers.append(self.parameters.num_workers)
+        return real_solve(self, *args, **kwargs)
+
+    def part(*args: Any, **kwargs: Any) -> Any:
+        fair_known.append(args[3])
+        return real_part(*args, **kwargs)
+
+    monkeypatch.setattr(cp_model.CpSolver, "solve", solve)
+    monkeypatch.setattr(cpsat, "_solve_part", part)
+    problem = generate(children=60, facilities=4, seed=2, sibling_share=0.3)
+    opts = Options(mode="stable", siblings="together", time_limit_s=20)
+    results = [allocation.solve(problem, opts).to_dict() for _ in range(3)]
+    assert fair_known == [False] * 3  # the soft model, once per run
+    assert set(workers) == {2}
+    for r in results:
+        assert r["stats"]["status"] == "OPTIMAL"
+        r["stats"].pop("solve_seconds")
+    assert results[0] == results[1] == results[2]
+
+
 def test_tie_weights_are_fixed() -> None:
     # the tie-breaking rule depends on the ids alone (no process-dependent hashing)
     assert cpsat.tie_weight("KV-2027-00017", "sonnenschein") == cpsat.tie_weight(
