@@ -1029,17 +1029,18 @@ def _solve_part(
             # are proven far sooner (town fair-max/together seed 6: 26 s -> 0.2 s); plain
             # fair-max and fair-max's soft fallback are faster with the default
             solver.parameters.linearization_level = 2
-        if small and not region and together and not hard and opts.mode == "stable":
-            # stable mode's soft sibling model (no fair assignment keeps the groups together):
-            # its blocking-pair levels are slow to prove chiefly because good solutions are
-            # slow to find, and a second worker running CP-SAT's neighbourhood search beside
-            # the full search finds them (town seed 7, wasted-seat level: 43 s -> 6-13 s;
-            # README, tenth measurement). Where the last level is proven, the answer is the
-            # unique optimum of the tie weights, whichever worker found it.
+        if small and not region and together and not hard and opts.mode != "max-placement":
+            # the soft sibling models (no fair assignment keeps the groups together): their
+            # levels are slow to prove chiefly because good solutions are slow to find, and a
+            # second worker running CP-SAT's neighbourhood search beside the full search finds
+            # them (towns seeds 2, 3, 7: stable's wasted-seat level on seed 7 43 s -> 6-13 s,
+            # fair-max 0.72-0.77 of the time; README, tenth measurement). Where the last level
+            # is proven, the answer is the unique tie-weight optimum, whoever found it.
             solver.parameters.num_workers = 2
             solver.parameters.subsolvers.clear()
-            # the full search as with one worker: every constraint in the LP
-            solver.parameters.subsolvers.append("max_lp")
+            # the full search with the same linearization as with one worker
+            lp_all = solver.parameters.linearization_level == 2
+            solver.parameters.subsolvers.append("max_lp" if lp_all else "default_lp")
         res = solver.solve(m.model)
         if res == cp_model.INFEASIBLE:
             return Outcome(assign=[], status="INFEASIBLE", note="no feasible assignment")

@@ -144,10 +144,11 @@ def test_solutions_are_reproducible(workers: int, monkeypatch: pytest.MonkeyPatc
         assert results[0] == results[1] == results[2]
 
 
-def test_stable_soft_sibling_model_runs_two_workers_and_stays_reproducible(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize("mode", ["stable", "fair-max"])
+def test_soft_sibling_model_runs_two_workers_and_stays_reproducible(
+    mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # no fair assignment keeps this problem's groups together: stable mode minimises its
+    # no fair assignment keeps this problem's groups together: both modes minimise its
     # blocking pairs in the soft model, with a second CP-SAT worker (neighbourhood search)
     # beside the full search; the proven answer is still the unique tie-weight optimum
     from ortools.sat.python import cp_model
@@ -168,7 +169,7 @@ def test_stable_soft_sibling_model_runs_two_workers_and_stays_reproducible(
     monkeypatch.setattr(cp_model.CpSolver, "solve", solve)
     monkeypatch.setattr(cpsat, "_solve_part", part)
     problem = generate(children=60, facilities=4, seed=2, sibling_share=0.3)
-    opts = Options(mode="stable", siblings="together", time_limit_s=20)
+    opts = Options(mode=mode, siblings="together", time_limit_s=20)  # type: ignore[arg-type]
     results = [allocation.solve(problem, opts).to_dict() for _ in range(3)]
     assert fair_known == [False] * 3  # the soft model, once per run
     assert set(workers) == {2}
