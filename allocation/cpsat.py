@@ -1027,7 +1027,9 @@ def _solve_part(
         if together and (hard or opts.mode == "stable"):
             # all constraints in the LP: the sibling models' lottery and blocking-pair levels
             # are proven far sooner (town fair-max/together seed 6: 26 s -> 0.2 s); plain
-            # fair-max and fair-max's soft fallback are faster with the default
+            # fair-max and fair-max's soft fallback are faster with the default. Large parts
+            # run two workers, whose one full search (CP-SAT's "default_lp") sets level 1
+            # again; "max_lp" there moved mid-size rounds both ways (README, tenth measurement)
             solver.parameters.linearization_level = 2
         if small and not region and together and not hard and opts.mode != "max-placement":
             # the soft sibling models (no fair assignment keeps the groups together): their
