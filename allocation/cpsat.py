@@ -965,8 +965,9 @@ def _solve_part(
     # small parts with fairness hard: "place" and every level after it, tie-break included,
     # in one solve, without presolve and without the hint phase (towns seeds 1-8:
     # fair-max/together 0.5-0.6 of the time, fair-max 0.7-0.85, stable/together with a fair
-    # assignment known 0.47; README, eighth measurement)
-    may_join = small and not region and hard
+    # assignment known 0.47; README, eighth measurement); so in stable mode's soft sibling
+    # model (towns seeds 2 and 3: 0.8 and 0.5 of the time, tenth measurement)
+    may_join = small and not region and (hard or (together and opts.mode == "stable"))
     groups, rank_max = _stage_groups(inst, m, opts.mode, together, split, may_join)
     status: Status = "OPTIMAL"
     bound: int | None = None
@@ -978,10 +979,14 @@ def _solve_part(
         if remaining <= 0.02:
             status = "FEASIBLE"
             break
+        if status != "OPTIMAL" and group[-1].name == "tiebreak":
+            # the optimum is not proven: no unique answer to single out; a joint solve
+            # still minimises its other levels (their weights stay valid without it)
+            group = group[:-1]
+            if not group:
+                break
         names = [c.name for c in group]
         joint = "place" in names and "tiebreak" in names  # this group is the joint solve
-        if "tiebreak" in names and status != "OPTIMAL":
-            break  # the optimum is not proven: no unique answer to single out
         terms = _combined(group)
         if together and "lottery" in names and not joint:
             # lottery-justified envy shrinks as a suffix with fewer points grows: its upper
