@@ -179,6 +179,38 @@ def test_soft_sibling_model_runs_two_workers_and_stays_reproducible(
     assert results[0] == results[1] == results[2]
 
 
+def test_levels_after_an_unproven_level_are_still_minimised(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # stable mode with a fair assignment keeping the groups together solves [lottery] then
+    # [place, tie weight]; when the lottery level is not proven (here: reported so), the tie
+    # weights single out nothing, but the placed count and rank sum are still optimised
+    from ortools.sat.python import cp_model
+
+    problem = generate(children=60, facilities=4, seed=3, sibling_share=0.3)
+    opts = Options(mode="stable", siblings="together", time_limit_s=20)
+    proven = allocation.solve(problem, opts)
+    assert proven.stats.status == "OPTIMAL"
+
+    real_solve = cp_model.CpSolver.solve
+    calls: list[int] = []
+
+    def solve(self: cp_model.CpSolver, *args: Any, **kwargs: Any) -> Any:
+        status = real_solve(self, *args, **kwargs)
+        calls.append(status)
+        return cp_model.FEASIBLE if len(calls) == 1 else status
+
+    monkeypatch.setattr(cp_model.CpSolver, "solve", solve)
+    r = allocation.solve(problem, opts)
+    assert len(calls) == 2  # the place level ran after the "unproven" lottery level
+    assert r.stats.status == "FEASIBLE"
+    assert (r.stats.envy_lottery, r.stats.placed, r.stats.rank_sum) == (
+        proven.stats.envy_lottery,
+        proven.stats.placed,
+        proven.stats.rank_sum,
+    )
+
+
 def test_tie_weights_are_fixed() -> None:
     # the tie-breaking rule depends on the ids alone (no process-dependent hashing)
     assert cpsat.tie_weight("KV-2027-00017", "sonnenschein") == cpsat.tie_weight(
