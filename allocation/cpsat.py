@@ -980,11 +980,12 @@ def _solve_part(
             status = "FEASIBLE"
             break
         if status != "OPTIMAL" and group[-1].name == "tiebreak":
-            # the optimum is not proven: no unique answer to single out; a joint solve
-            # still minimises its other levels (their weights stay valid without it)
-            group = group[:-1]
-            if not group:
+            # the optimum is not proven: no unique answer to single out; a joint solve still
+            # minimises its levels from "place" on (their weights stay valid without the tie
+            # weights), a later stage is skipped and leaves its time to later parts or regions
+            if group[0].name != "place":
                 break
+            group = group[:-1]
         names = [c.name for c in group]
         joint = "place" in names and "tiebreak" in names  # this group is the joint solve
         terms = _combined(group)
