@@ -71,7 +71,7 @@ class _Model:
     # the children with literals (a neighbourhood's free ones), ascending
     children: Sequence[int] = ()
     placed: list[cp_model.IntVar] = field(default_factory=list)
-    rank_terms: list[tuple[cp_model.IntVar, int]] = field(default_factory=list)
+    rank_terms: list[Term] = field(default_factory=list)
     # blocking-pair terms (a Boolean with weight 1, or the number of fixed children in a
     # class times its Boolean)
     wasted: list[Term] = field(default_factory=list)

@@ -43,6 +43,7 @@ from .cpsat import (
     _lex_key,
     _linear,
     _Model,
+    _set_hint,
     _solve_part,
     _stages,
     _unsplit,
@@ -520,10 +521,7 @@ def _run_sub(
         values = list(solver.response_proto.solution)
         best = values
         m.model.add(_linear(terms) <= round(solver.objective_value))
-        proto = m.model.proto
-        proto.clear_solution_hint()
-        proto.solution_hint.vars.extend(range(len(values)))
-        proto.solution_hint.values.extend(values)
+        _set_hint(m, values)
         if res != cp_model.OPTIMAL:
             break
     if best is None:
