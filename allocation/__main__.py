@@ -80,8 +80,16 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         time_limit=args.time_limit,
         out=sys.stdout,
         seed=args.seed,
+        repeat=args.repeat,
     )
     return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -112,6 +120,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     b.add_argument("--quick", action="store_true", help="town and city only, short limits")
     b.add_argument("--time-limit", type=float, default=None, dest="time_limit")
     b.add_argument("--seed", type=int, default=1, help="generator seed of the instances")
+    b.add_argument(
+        "--repeat",
+        type=_positive,
+        default=1,
+        help="runs per case, each in its own process: the median run, with the range",
+    )
     b.set_defaults(func=_cmd_bench)
 
     args = parser.parse_args(argv)

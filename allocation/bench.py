@@ -3,7 +3,9 @@
 Every case runs in a fresh process (so peak memory is the case's own), on the generator's
 instances with a fixed seed (1; ``--seed`` measures other instances of the same sizes). A
 plain deferred-acceptance pass (no siblings, no metrics) runs in the same benchmark as the
-baseline; seconds and placed are also given as ratios to it.
+baseline; seconds and placed are also given as ratios to it. ``--repeat N`` runs every case
+N times, each in its own process, and shows the run of median time with the range of all N
+(on a shared, noisy machine one run says little about a figure close to its bar).
 """
 
 from __future__ import annotations
@@ -112,6 +114,24 @@ def _run_case(path: str, case: str, limit: float) -> dict[str, Any]:
     return row
 
 
+def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run of median time (the lower one of an even count) and, for several runs, the
+    range of their times: the figures are those of one real run, never a mix."""
+    ordered = sorted(runs, key=lambda r: r["seconds"])
+    row = dict(ordered[(len(ordered) - 1) // 2])
+    if len(ordered) > 1:
+        row["range"] = (ordered[0]["seconds"], ordered[-1]["seconds"])
+    return row
+
+
+def _seconds(row: dict[str, Any]) -> str:
+    text = f"{row['seconds']:.2f}"
+    if "range" not in row:
+        return text
+    low, high = row["range"]
+    return f"{text} ({low:.2f}-{high:.2f})"
+
+
 def run_bench(
     sizes: list[str],
     modes: list[str] | None,
@@ -119,8 +139,21 @@ def run_bench(
     time_limit: float | None,
     out: IO[str],
     seed: int = 1,
+    repeat: int = 1,
 ) -> None:
     from .generate import generate
+
+    def measure(size: str, path: str, case: str, limit: float) -> dict[str, Any]:
+        runs = []
+        for k in range(repeat):
+            runs.append(_run_case(path, case, limit))
+            if repeat > 1:
+                print(
+                    f"[bench] {size} {case} run {k + 1}/{repeat}: {runs[-1]['seconds']:.3f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
+        return _median_run(runs)
 
     if quick:
         sizes = [s for s in sizes if s != "metropolis"]
@@ -148,12 +181,12 @@ def run_bench(
             file=sys.stderr,
             flush=True,
         )
-        base = _run_case(path, "baseline", limit)
+        base = measure(size, path, "baseline", limit)
         print(f"[bench] {size} plain DA: {base['seconds']:.2f} s", file=sys.stderr, flush=True)
         rows = [("plain DA", base)]
         for case in cases:
             print(f"[bench] {size} {case} (limit {limit:.0f} s) ...", file=sys.stderr, flush=True)
-            row = _run_case(path, case, limit)
+            row = measure(size, path, case, limit)
             print(
                 f"[bench] {size} {case}: {row['seconds']:.2f} s {row['status']}",
                 file=sys.stderr,
@@ -165,7 +198,7 @@ def run_bench(
             mode, _, siblings = case.partition("/")
             gap = row["gap"]
             text = (
-                f"| {label} | {mode} | {siblings or '-'} | {row['seconds']:.2f} "
+                f"| {label} | {mode} | {siblings or '-'} | {_seconds(row)} "
                 f"| {row['seconds'] / max(base['seconds'], 1e-9):.1f} | {row['peak_mb']:.0f} "
                 f"| {row['placed']} | {row['placed'] / max(base['placed'], 1):.4f} "
                 f"| {row['first_choice']} | {row['rank_sum']} | {row['wasted_seats']} "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -212,3 +213,69 @@ def test_bench_measures_another_seed() -> None:
     # the generator's seed-2 town places 331 children with plain deferred acceptance
     # (seed 1: 281), and stable mode without siblings is exactly that assignment
     assert [r[7].strip() for r in rows] == ["331", "331"]
+
+
+def test_bench_repeat_prints_the_median_run_with_the_range() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "allocation",
+            "bench",
+            "--sizes",
+            "town",
+            "--modes",
+            "max-placement/together",
+            "--repeat",
+            "3",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows = [line.split("|") for line in done.stdout.splitlines() if line.startswith("| town")]
+    assert [r[2].strip() for r in rows] == ["plain DA", "max-placement"]
+    for r in rows:
+        match = re.fullmatch(r"(\d+\.\d\d) \((\d+\.\d\d)-(\d+\.\d\d)\)", r[4].strip())
+        assert match is not None, r[4]
+        median, low, high = (float(x) for x in match.groups())
+        assert low <= median <= high
+    # three runs of each case, each in its own process, reported on stderr
+    times = re.findall(
+        r"\[bench\] town max-placement/together run (\d)/3: (\d+\.\d+) s", done.stderr
+    )
+    assert [k for k, _ in times] == ["1", "2", "3"]
+    assert abs(float(rows[1][4].split()[0]) - sorted(float(s) for _, s in times)[1]) <= 0.006
+    # the same figures as a single run: the town's max-placement/together optimum
+    assert rows[1][7].strip() == "288"
+
+
+def test_bench_repeat_must_be_positive() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "allocation", "bench", "--sizes", "town", "--repeat", "0"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert "must be at least 1" in done.stderr
+
+
+def test_bench_median_run_keeps_one_runs_figures() -> None:
+    from allocation.bench import _median_run, _seconds
+
+    runs = [
+        {"seconds": 0.30, "placed": 1},
+        {"seconds": 0.10, "placed": 2},
+        {"seconds": 0.20, "placed": 3},
+        {"seconds": 0.40, "placed": 4},
+    ]
+    row = _median_run(runs[:3])
+    assert (row["seconds"], row["placed"], row["range"]) == (0.20, 3, (0.10, 0.30))
+    assert _seconds(row) == "0.20 (0.10-0.30)"
+    # an even count: the lower of the two middle runs
+    row = _median_run(runs)
+    assert (row["seconds"], row["placed"], row["range"]) == (0.20, 3, (0.10, 0.40))
+    # one run: as without --repeat
+    row = _median_run(runs[3:])
+    assert "range" not in row
+    assert _seconds(row) == "0.40"
