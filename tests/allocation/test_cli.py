@@ -190,24 +190,17 @@ def test_api_raises_validation_error() -> None:
         allocation.load_problem(data)
 
 
-def test_bench_measures_another_seed() -> None:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "allocation",
-            "bench",
-            "--sizes",
-            "town",
-            "--modes",
-            "stable/ignore",
-            "--seed",
-            "2",
-        ],
+def _bench(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "allocation", "bench", "--sizes", "town", *args],
         capture_output=True,
         text=True,
-        check=True,
-    ).stdout
+        check=check,
+    )
+
+
+def test_bench_measures_another_seed() -> None:
+    out = _bench("--modes", "stable/ignore", "--seed", "2").stdout
     rows = [line.split("|") for line in out.splitlines() if line.startswith("| town")]
     assert [r[1].strip() for r in rows] == ["town (seed 2)", "town (seed 2)"]
     # the generator's seed-2 town places 331 children with plain deferred acceptance
@@ -216,23 +209,7 @@ def test_bench_measures_another_seed() -> None:
 
 
 def test_bench_repeat_prints_the_median_run_with_the_range() -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "allocation",
-            "bench",
-            "--sizes",
-            "town",
-            "--modes",
-            "max-placement/together",
-            "--repeat",
-            "3",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    done = _bench("--modes", "max-placement/together", "--repeat", "3")
     rows = [line.split("|") for line in done.stdout.splitlines() if line.startswith("| town")]
     assert [r[2].strip() for r in rows] == ["plain DA", "max-placement"]
     for r in rows:
@@ -251,11 +228,7 @@ def test_bench_repeat_prints_the_median_run_with_the_range() -> None:
 
 
 def test_bench_repeat_must_be_positive() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "allocation", "bench", "--sizes", "town", "--repeat", "0"],
-        capture_output=True,
-        text=True,
-    )
+    done = _bench("--repeat", "0", check=False)
     assert done.returncode == 2
     assert "must be at least 1" in done.stderr
 
