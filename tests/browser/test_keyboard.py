@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -101,7 +102,9 @@ def test_application_form_by_keyboard_only(
     shot(page, "filled-by-keyboard")
     tab_to(page, "button[name=submit_application], input[name=submit_application]", visited)
     page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    # the form posts, then redirects to the application's page: wait for that page, not for
+    # the load state of the form's own (already loaded) document
+    page.wait_for_url(re.compile(r"/parent/applications/\d+$"))
     shot(page, "after-submit")
 
     application = db.session.scalar(select(Application).where(Application.child_id == child_id))
