@@ -1,10 +1,15 @@
-"""Max-placement by min-cost flow (OR-Tools ``SimpleMinCostFlow``).
+"""Max-placement by network flow (OR-Tools ``SimpleMaxFlow`` and ``SimpleMinCostFlow``).
 
 Network: source -> child (capacity 1) -> (facility, care type) (cost = wish rank) -> sink
-(capacity = free seats after locks). Every child also has an arc straight to the sink with
-cost ``U`` larger than any possible rank sum, so the minimum cost first places the most
-children and then minimises the rank sum; all costs stay far inside int64. Holders have no
-such arc and only arcs to wishes up to the held one, so they keep their place or better.
+(capacity = free seats after locks). Two solves give the lexicographic optimum: a maximum
+flow is the most children that can be placed, P; a min-cost flow of exactly P units then
+is the least rank sum among those placements. Holders have no arc from the source but a
+unit of supply of their own, and arcs only to wishes up to the held one, so every holder
+keeps its place or better. Forcing them costs no placement: the children that can be
+placed together form a matroid (a transversal one), and the holders, who fit at their held
+places, extend to a largest such set. Costs stay wish ranks, so the cost-scaling min-cost
+flow needs few phases (metropolis: 13.8 s -> 7 s against one min-cost flow in which an arc
+to the sink of cost 1 + the largest rank sum stood for "unplaced").
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from ortools.graph.python import min_cost_flow
+from ortools.graph.python import max_flow, min_cost_flow
 
 from .instance import NCT, Instance
 
@@ -34,29 +39,34 @@ def allowed_wishes(inst: Instance, i: int) -> int:
 
 def max_placement_flow(inst: Instance, wishes: Sequence[Sequence[int]] | None = None) -> FlowResult:
     """The max-placement optimum; ``wishes[i]``: the wish indices child i may take (default:
-    all it may take, see ``allowed_wishes``)."""
+    all it may take, see ``allowed_wishes``). Not feasible when the holders cannot all be
+    placed."""
     n = inst.n
     free_children = [i for i in range(n) if inst.lock[i] < 0]
+    assign = list(inst.lock)
+    if not free_children:
+        return FlowResult(assign=assign, feasible=True)
     sink = 0
     source = 1
-    child_node = {i: 2 + k for k, i in enumerate(free_children)}
     base = 2 + len(free_children)
-    big = 1 + sum(max(inst.wish_rank[i], default=0) for i in free_children)
     tails: list[int] = []
     heads: list[int] = []
     caps: list[int] = []
     costs: list[int] = []
     arc_child: list[int] = []
     arc_fac: list[int] = []
+    holders: list[int] = []  # their child nodes
     used_nodes: set[int] = set()
-    for i in free_children:
-        cn = child_node[i]
-        tails.append(source)
-        heads.append(cn)
-        caps.append(1)
-        costs.append(0)
-        arc_child.append(-1)
-        arc_fac.append(-1)
+    for cn, i in enumerate(free_children, start=2):
+        if inst.hold[i] < 0:
+            tails.append(source)
+            heads.append(cn)
+            caps.append(1)
+            costs.append(0)
+            arc_child.append(-1)
+            arc_fac.append(-1)
+        else:
+            holders.append(cn)
         for k in range(allowed_wishes(inst, i)) if wishes is None else wishes[i]:
             f = inst.wish_fac[i][k]
             node = f * NCT + inst.care[i]
@@ -69,13 +79,6 @@ def max_placement_flow(inst: Instance, wishes: Sequence[Sequence[int]] | None = 
             costs.append(inst.wish_rank[i][k])
             arc_child.append(i)
             arc_fac.append(f)
-        if inst.hold[i] < 0:
-            tails.append(cn)
-            heads.append(sink)
-            caps.append(1)
-            costs.append(big)
-            arc_child.append(-1)
-            arc_fac.append(-1)
     for node in sorted(used_nodes):
         tails.append(base + node)
         heads.append(sink)
@@ -83,9 +86,19 @@ def max_placement_flow(inst: Instance, wishes: Sequence[Sequence[int]] | None = 
         costs.append(0)
         arc_child.append(-1)
         arc_fac.append(-1)
-    assign = list(inst.lock)
-    if not free_children:
-        return FlowResult(assign=assign, feasible=True)
+    # the most children placed, the holders entering from the source like everyone else
+    most = max_flow.SimpleMaxFlow()
+    most.add_arcs_with_capacity(
+        np.array(tails + [source] * len(holders), dtype=np.int32),
+        np.array(heads + holders, dtype=np.int32),
+        np.array(caps + [1] * len(holders), dtype=np.int64),
+    )
+    if most.solve(source, sink) != most.OPTIMAL:
+        return FlowResult(assign=assign, feasible=False)
+    placed = most.optimal_flow()
+    if placed < len(holders):
+        return FlowResult(assign=assign, feasible=False)
+    # the least rank sum among placements of that many children, every holder among them
     smcf = min_cost_flow.SimpleMinCostFlow()
     smcf.add_arcs_with_capacity_and_unit_cost(
         np.array(tails, dtype=np.int32),
@@ -94,11 +107,11 @@ def max_placement_flow(inst: Instance, wishes: Sequence[Sequence[int]] | None = 
         np.array(costs, dtype=np.int64),
     )
     supplies = np.zeros(base + NCT * len(inst.fac_ids), dtype=np.int64)
-    supplies[source] = len(free_children)
-    supplies[sink] = -len(free_children)
+    supplies[source] = placed - len(holders)
+    supplies[holders] = 1
+    supplies[sink] = -placed
     smcf.set_nodes_supplies(np.arange(len(supplies), dtype=np.int32), supplies)
-    status = smcf.solve()
-    if status != smcf.OPTIMAL:
+    if smcf.solve() != smcf.OPTIMAL:
         return FlowResult(assign=assign, feasible=False)
     flows = smcf.flows(np.arange(len(tails), dtype=np.int32))
     child_arr = np.array(arc_child, dtype=np.int64)

@@ -107,6 +107,21 @@ def test_points_keep_fair_max_from_placing_more() -> None:
     assert maxp.stats.placed == 2 and maxp.stats.envy_points == 1
 
 
+def test_max_placement_keeps_a_holder_whose_seat_ranks_better_for_another_child() -> None:
+    # X's one seat is H's second wish, held, and C's first: placing C there instead would
+    # place as many children with a smaller rank sum, but H keeps its place.
+    p = _problem(
+        {"X": 1, "Y": 0},
+        [
+            {"id": "H", "wishes": ["Y", "X"], "holds": "X", "tiebreak": 1},
+            {"id": "C", "wishes": ["X"], "tiebreak": 2},
+        ],
+    )
+    r = allocation.solve(p, Options(mode="max-placement"))
+    assert _assign(r) == {"H": "X", "C": None}
+    assert (r.stats.placed, r.stats.rank_sum, r.stats.gap) == (1, 2, 0.0)
+
+
 def test_conflicting_locks_are_infeasible() -> None:
     data = {
         "format": "kita-allocation/1",
