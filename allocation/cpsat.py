@@ -102,6 +102,16 @@ class _Model:
     one: cp_model.IntVar | None = None
 
 
+_BOOLEAN = cp_model.Domain(0, 1)
+
+
+def _new_bool(model: cp_model.CpModel) -> cp_model.IntVar:
+    """An anonymous Boolean: the variable ``model.new_bool_var("")`` adds to the proto, at
+    half its cost (no name to set, the 0-1 domain made once; 2.9 instead of 6 µs, and a
+    city neighbourhood's model has ~2,000 of them)."""
+    return cp_model.IntVar(model.model_proto).with_domain(_BOOLEAN)
+
+
 UNPLACED = 1 << 14  # the wish position of an unplaced child: after every wish
 
 
@@ -510,7 +520,7 @@ def _add_stability(
             if chain[-1] is m.one or rows[pos][2] is m.one:
                 chain.append(m.one)  # a fixed child sits at or below: someone is admitted
                 continue
-            s = model.new_bool_var("")
+            s = _new_bool(model)
             model.add_implication(rows[pos][2], s)
             model.add_implication(chain[-1], s)
             m.suffix_defs.append((s, rows[pos][2], chain[-1]))
@@ -524,7 +534,7 @@ def _add_stability(
         taken = seats.get(node, 0)
         if len(lits) + taken < cap:
             continue  # can never be full: every wish there is a wasted seat if unused
-        v = model.new_bool_var("")
+        v = _new_bool(model)
         model.add(sum(lits) + v <= cap - taken)
         model.add(sum(lits) + cap * v >= cap - taken)
         free[node] = v
@@ -571,17 +581,17 @@ def _add_stability(
                 if s_b is not None:
                     model.add(placed_here >= s_b)
             else:
-                w = model.new_bool_var("")
+                w = _new_bool(model)
                 model.add(w + placed_here - fv >= 0)
                 m.wasted.append((w, 1))
                 m.wasted_ub += 1
                 if s_b is not None:
-                    p = model.new_bool_var("")
+                    p = _new_bool(model)
                     model.add(p + placed_here + fv - s_b >= 0)
                     m.envy_points.append((p, 1))
                     m.points_ub += 1
             if s_q is not None and q < b:
-                lo = model.new_bool_var("")
+                lo = _new_bool(model)
                 expr = lo + placed_here + fv - s_q
                 if s_b is not None:
                     expr = expr + s_b
@@ -600,13 +610,13 @@ def _add_stability(
         if hard:
             model.add(s_b == 0)
         else:
-            p = model.new_bool_var("")
+            p = _new_bool(model)
             model.add(p + free[node] - s_b >= 0)
             m.envy_points.append((p, cnt))
             m.points_ub += cnt
     for (node, q, b), cnt in sorted(agg_lottery.items()):
         chain = suffix[node]
-        lo = model.new_bool_var("")
+        lo = _new_bool(model)
         expr = lo + free[node] - chain[q]
         s_b = chain[b] if b < len(chain) else None
         if s_b is not None:
@@ -622,7 +632,7 @@ def _always_free(m: _Model, hard: bool, placed_here: cp_model.LinearExpr | int) 
     if hard:
         m.model.add(placed_here >= 1)
     else:
-        w = m.model.new_bool_var("")
+        w = _new_bool(m.model)
         m.model.add(w + placed_here >= 1)
         m.wasted.append((w, 1))
         m.wasted_ub += 1

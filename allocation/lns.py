@@ -447,7 +447,6 @@ def _seeds(
 def _neighbourhood(
     inst: Instance, cur: Sequence[int], seed: list[int], wishers: Wishers
 ) -> Neighbourhood:
-    occupants: dict[int, list[int]] = {}
     free: set[int] = set()
 
     def add(i: int) -> None:
@@ -464,19 +463,17 @@ def _neighbourhood(
             if f == cur[i]:
                 break
             nodes_of_seed.add(f * NCT + inst.care[i])
-    if nodes_of_seed:
-        for node in nodes_of_seed:
-            occupants[node] = []
-        for node in nodes_of_seed:
-            f = node // NCT
-            for _, j, _, _ in wishers.get(node, ()):  # by key: the last ones come last
-                if cur[j] == f:
-                    occupants[node].append(j)
-        for node in sorted(nodes_of_seed):
-            for j in occupants[node][::-1][:OCCUPANTS]:
-                if len(free) >= MAX_FREE:
-                    break
-                add(j)
+    for node in sorted(nodes_of_seed):
+        got = wishers.arrays.get(node)
+        if got is None:
+            continue
+        child, wish = got[0], got[1]
+        # its occupants (those whose place is this wish), by key: the last ones come last
+        last = child[wish == wishers.pos[child]][::-1][:OCCUPANTS]
+        for j in last.tolist():
+            if len(free) >= MAX_FREE:
+                break
+            add(j)
     return neighbourhood(inst, cur, sorted(free), wishers)
 
 
