@@ -172,13 +172,14 @@ class Fixed:
     wishes more than its own place (or it is unplaced). Per place: ``seats`` they take;
     ``last`` the (key, -points) of the last of them by priority (a holder at its held place
     aside): whether someone is admitted behind a given key is a constant up to it, so it
-    stands for all of them; ``enviers`` the (key, -points) of those who wish it more, by
-    key: their blocking pairs there depend only on who the free children leave admitted.
+    stands for all of them; ``enviers`` the keys and -points (two arrays) of those who wish
+    it more, by key: their blocking pairs there depend only on who the free children leave
+    admitted.
     """
 
     seats: dict[int, int]
     last: dict[int, tuple[int, int]]
-    enviers: dict[int, list[tuple[int, int]]]
+    enviers: dict[int, tuple[np.ndarray, np.ndarray]]
 
 
 def fixed_children(nodes: frozenset[int], free: tuple[int, ...], wishers: Wishers) -> Fixed:
@@ -186,7 +187,7 @@ def fixed_children(nodes: frozenset[int], free: tuple[int, ...], wishers: Wisher
     metropolis neighbourhood: ~240 places, ~36,000 wishers; vectorised per place)."""
     seats: dict[int, int] = {}
     last: dict[int, tuple[int, int]] = {}
-    enviers: dict[int, list[tuple[int, int]]] = {}
+    enviers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     is_free = np.zeros(len(wishers.pos), dtype=bool)
     is_free[list(free)] = True
     pos = wishers.pos
@@ -206,7 +207,7 @@ def fixed_children(nodes: frozenset[int], free: tuple[int, ...], wishers: Wisher
                 last[node] = (int(key[rows[-1]]), int(negp[rows[-1]]))
         env = fixed & (k < at) & ~held
         if env.any():
-            enviers[node] = list(zip(key[env].tolist(), negp[env].tolist(), strict=True))
+            enviers[node] = (key[env], negp[env])
     return Fixed(seats=seats, last=last, enviers=enviers)
 
 
@@ -655,19 +656,21 @@ def _fixed_pairs(
     A fixed child has no literal at a wish better than its fixed place, so whether it
     blocks there depends only on the place's ``free`` flag and its suffix chain.
     """
-    for node, envs in fixed.enviers.items():
+    for node, (env_keys, env_negp) in fixed.enviers.items():
         if node not in free:
-            for _ in envs:
+            for _ in range(len(env_keys)):
                 _always_free(m, hard, 0)
             continue
-        agg_wasted[node] = agg_wasted.get(node, 0) + len(envs)
+        agg_wasted[node] = agg_wasted.get(node, 0) + len(env_keys)
         chain = suffix.get(node)
         if not chain:
             continue
-        ks, nps, size = keys[node], negpts[node], len(chain)
-        for key, negp in envs:
-            q = bisect.bisect_right(ks, key)
-            b = bisect.bisect_right(nps, negp)
+        size = len(chain)
+        # per envier, as bisect_right: the first position behind its key, and the first with
+        # fewer points (at most size: then nobody with fewer points has a suffix literal)
+        qs = np.searchsorted(keys[node], env_keys, side="right").tolist()
+        bs = np.searchsorted(negpts[node], env_negp, side="right").tolist()
+        for q, b in zip(qs, bs, strict=True):
             if b < size:
                 agg_points[node, b] = agg_points.get((node, b), 0) + 1
             if q < b:

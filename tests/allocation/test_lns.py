@@ -132,7 +132,11 @@ def test_a_neighbourhood_sees_the_fixed_children_its_places_involve() -> None:
                     enviers.setdefault(node, []).append(row)
         assert nbh.fixed.seats == seats
         assert nbh.fixed.last == last
-        assert nbh.fixed.enviers == {node: sorted(rows) for node, rows in enviers.items()}
+        seen = {
+            node: list(zip(keys.tolist(), negps.tolist(), strict=True))
+            for node, (keys, negps) in nbh.fixed.enviers.items()
+        }
+        assert seen == {node: sorted(rows) for node, rows in enviers.items()}
         enviers_seen += sum(len(rows) for rows in enviers.values())
     assert enviers_seen > 0 and any(inst.hold[i] >= 0 for i in range(inst.n))
 
